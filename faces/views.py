@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "faces/home.html")
+
+
+@staff_member_required
+def people(request: HttpRequest) -> HttpResponse:
+    return render(request, "faces/home.html")

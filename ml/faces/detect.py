@@ -1,0 +1,154 @@
+"""Face detection with MTCNN (facenet-pytorch's P/R/O-Nets and their bundled weights).
+
+:class:`FaceDetector` returns boxes, detection probabilities and the five MTCNN landmarks for
+every face, in the pixel coordinates of the image it was given (already EXIF-oriented by
+:func:`ml.images.open_image`). Large photos are downscaled before detection, because MTCNN's
+image pyramid grows with the image and a 24-megapixel photo would cost seconds for no gain in
+faces found; boxes and landmarks are mapped back to the original size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ml.device import pick_device
+from ml.images import to_rgb
+
+# MTCNN's P-Net looks at 12×12 windows; a "minimum face size" below that would make the
+# pyramid upsample the image, which defeats downscaling large photos.
+PNET_WINDOW = 12
+
+LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+
+
+@dataclass
+class DetectedFace:
+    """One face found in an image.
+
+    ``box`` is ``(x1, y1, x2, y2)`` in pixels of the (oriented) original image, clipped to it;
+    ``score`` is MTCNN's O-Net face probability in 0..1; ``landmarks`` are five ``(x, y)`` points
+    in the same pixels: left eye, right eye, nose tip, mouth left corner, mouth right corner
+    ("left" meaning the image's left, i.e. the person's right).
+    """
+
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+    def landmarks_array(self) -> np.ndarray:
+        """Landmarks as a float64 array of shape (5, 2)."""
+        return np.asarray(self.landmarks, dtype=np.float64).reshape(-1, 2)
+
+
+class FaceDetector:
+    """MTCNN face detector; build once per process and reuse (the networks load on construction).
+
+    ``min_face_size`` is in pixels of the original image; ``thresholds`` are the P-Net, R-Net and
+    O-Net probability cut-offs inside the cascade (facenet-pytorch's defaults); ``min_score`` is
+    the final cut-off applied to O-Net's probability; images whose longer side exceeds
+    ``max_side`` are downscaled to it for detection. ``factor`` is the pyramid's scale step.
+    """
+
+    def __init__(
+        self,
+        device: str | torch.device | None = None,
+        min_face_size: int = 20,
+        thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+        min_score: float = 0.9,
+        max_side: int = 1600,
+        factor: float = 0.709,
+    ) -> None:
+        # Imported here so that importing ml.faces (e.g. for DetectedFace) stays cheap.
+        from facenet_pytorch import MTCNN
+
+        if max_side < PNET_WINDOW * 2:
+            raise ValueError(f"max_side must be at least {PNET_WINDOW * 2} pixels")
+        self.device = device if isinstance(device, torch.device) else pick_device(device)
+        self.min_face_size = min_face_size
+        self.thresholds = tuple(float(t) for t in thresholds)
+        self.min_score = min_score
+        self.max_side = max_side
+        self.factor = factor
+        mtcnn = MTCNN(keep_all=True, device=self.device).eval()
+        self._nets = (mtcnn.pnet, mtcnn.rnet, mtcnn.onet)
+
+    def detect(self, image: Image.Image) -> list[DetectedFace]:
+        """Faces in one PIL image (any mode; converted to RGB), best score first."""
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: Sequence[Image.Image]) -> list[list[DetectedFace]]:
+        """Faces in each of ``images``; one list per image, best score first.
+
+        Images that end up the same size after downscaling run through the cascade as one
+        batch (facenet-pytorch can only batch equal-sized images), so a burst of same-camera
+        photos costs one pyramid pass per group.
+        """
+        results: list[list[DetectedFace]] = [[] for _ in images]
+        groups: dict[tuple[int, int], list[tuple[int, np.ndarray, float]]] = defaultdict(list)
+        for index, image in enumerate(images):
+            rgb = to_rgb(image)
+            scale = min(1.0, self.max_side / max(rgb.size))
+            if scale < 1.0:
+                size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+                rgb = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+            # A face must fit into the smaller side, or the pyramid is empty.
+            if min(rgb.size) < self._min_size(scale):
+                continue
+            groups[rgb.size].append((index, np.asarray(rgb, dtype=np.uint8), scale))
+        for members in groups.values():
+            scale = members[0][2]
+            batch = np.stack([array for _, array, _ in members])
+            all_boxes, all_points = self._run_cascade(batch, self._min_size(scale))
+            for (index, _, member_scale), boxes, points in zip(members, all_boxes, all_points, strict=True):
+                height, width = images[index].size[1], images[index].size[0]
+                results[index] = self._to_faces(boxes, points, member_scale, width, height)
+        return results
+
+    def _min_size(self, scale: float) -> float:
+        return max(float(PNET_WINDOW), self.min_face_size * scale)
+
+    def _run_cascade(self, batch: np.ndarray, min_size: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        from facenet_pytorch.models.utils.detect_face import detect_face
+
+        pnet, rnet, onet = self._nets
+        with torch.inference_mode():
+            tensor = torch.from_numpy(batch).to(self.device)
+            boxes, points = detect_face(
+                tensor, min_size, pnet, rnet, onet, list(self.thresholds), self.factor, self.device
+            )
+        return list(boxes), list(points)
+
+    def _to_faces(
+        self, boxes: np.ndarray, points: np.ndarray, scale: float, width: int, height: int
+    ) -> list[DetectedFace]:
+        faces = []
+        for box, landmarks in zip(np.asarray(boxes, dtype=np.float64).reshape(-1, 5),
+                                  np.asarray(points, dtype=np.float64).reshape(-1, 5, 2), strict=True):
+            score = float(box[4])
+            if score < self.min_score:
+                continue
+            x1, y1, x2, y2 = (box[:4] / scale).tolist()
+            clipped = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
+            if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
+                continue
+            faces.append(DetectedFace(
+                box=clipped,
+                score=score,
+                landmarks=[(float(x) / scale, float(y) / scale) for x, y in landmarks],
+            ))
+        faces.sort(key=lambda face: face.score, reverse=True)
+        return faces

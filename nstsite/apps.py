@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NstsiteConfig(AppConfig):
+    name = "nstsite"
+    verbose_name = "nstsite core"

@@ -1,0 +1,49 @@
+"""DRF conventions shared by every API view: one error format and capped pagination.
+
+Kept apart from ``nstsite/api.py`` because settings name these by string and DRF imports them
+while it is still initialising (importing views from here would be circular).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 100  # a larger ?page_size= is capped, not refused
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Wrap every API error as ``{"error": {"code", "message", "fields"?}}``.
+
+    ``code`` is stable for clients to branch on; ``message`` is for people; ``fields`` maps a
+    field name to its messages for validation errors.
+    """
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    codes = exc.get_codes() if hasattr(exc, "get_codes") else None
+    error: dict[str, Any]
+    if isinstance(detail, dict) and "detail" not in detail:
+        error = {"code": "invalid", "message": "Some fields are not valid.", "fields": detail}
+        non_field = detail.get("non_field_errors")
+        if non_field:
+            error["message"] = " ".join(str(m) for m in non_field)
+    elif isinstance(detail, list):
+        error = {"code": "invalid", "message": " ".join(str(m) for m in detail)}
+    else:
+        message = detail.get("detail", detail) if isinstance(detail, dict) else detail
+        code = codes.get("detail", "error") if isinstance(codes, dict) else (codes or "error")
+        error = {"code": str(code), "message": str(message)}
+    wait = getattr(exc, "wait", None)
+    if wait is not None:
+        error["retry_after_seconds"] = int(wait + 0.999)
+    response.data = {"error": error}
+    return response

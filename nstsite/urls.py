@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from gallery import views as gallery_views
+from nstsite import api, health
+
+api_v1 = [
+    path("auth/token/", api.TokenView.as_view(), name="api-token"),
+    path("me/", api.MeView.as_view(), name="api-me"),
+    path("", include("gallery.api_urls")),
+    path("", include("faces.api_urls")),
+]
+
+urlpatterns = [
+    path("", gallery_views.home, name="home"),
+    path("", include("gallery.urls")),
+    path("faces/", include("faces.urls")),
+    path("accounts/", include("nstsite.accounts.urls")),
+    path("admin/rq/", include("django_rq.urls")),  # django-rq's views are staff_member_required
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", health.healthz, name="healthz"),
+]
