@@ -7,6 +7,7 @@ in development mode on embedded PostgreSQL and Redis (see ``nstsite/embedded.py`
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -42,13 +43,28 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _load_dotenv(path: Path) -> None:
+    """Read ``KEY=value`` lines from ``.env`` (if present) without overriding the real environment."""
+    if not path.is_file():
+        return
+    for line in path.read_text().splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            if value.strip():
+                os.environ.setdefault(key.strip(), value.strip())
+
+
+_load_dotenv(BASE_DIR / ".env")
+
 # --- Core ------------------------------------------------------------------------------------
 
 DEBUG = env_bool("DEBUG", default=True)
-TESTING = env_bool("NSTSITE_TESTING", default=False)
+# Under pytest the suite gets its own embedded services (var/test/), apart from `make run`'s data.
+TESTING = env_bool("NSTSITE_TESTING", default="pytest" in sys.modules)
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105 - refused below unless DEBUG
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY)
+SECRET_KEY = env_str("SECRET_KEY") or _DEV_SECRET_KEY
 if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (the development key is public).")
 
@@ -108,7 +124,7 @@ TEMPLATES = [
 if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
     from nstsite import embedded
 
-    embedded.configure_environment()
+    embedded.configure_environment(embedded.var_dir() / "test" if TESTING else None)
 
 DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -166,6 +182,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "nstsite <noreply@localhost>"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+WHITENOISE_USE_FINDERS = DEBUG  # development serves straight from static/; production runs collectstatic
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"  # never served directly: files go through views that check ownership
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
@@ -272,3 +289,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
+
+# A running job refreshes its row every TASK_HEARTBEAT_SECONDS; a row silent for
+# TASK_STALE_SECONDS is failed (its worker died). Keep the second well above the first.
+TASK_HEARTBEAT_SECONDS = env_int("TASK_HEARTBEAT_SECONDS", 10)
+TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 60)
+WORKER_WARMUP = env_bool("WORKER_WARMUP", not TESTING)

@@ -1,14 +1,18 @@
-"""One conftest for the whole suite: test data location and shared fixtures."""
+"""One conftest for the whole suite: test data, users, clients, a clean queue and a real worker."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = Path(os.environ.get("NSTSITE_TESTDATA", ROOT.parent / "shared" / "testdata"))
+ARTIFACTS = Path(os.environ.get("NSTSITE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+QUEUES = ("style", "faces")
+PASSWORD = "a-Strong-pass-4-tests"
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +21,98 @@ def testdata() -> Path:
     if not TESTDATA.is_dir():
         pytest.skip(f"test data folder {TESTDATA} is absent (set NSTSITE_TESTDATA)")
     return TESTDATA
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def _media_root(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Every test that touches Django gets its own empty MEDIA_ROOT."""
+    if "settings" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        settings = request.getfixturevalue("settings")
+        settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache(request: pytest.FixtureRequest) -> None:
+    """Throttle counters live in the shared cache: start each DB test from zero."""
+    if request.node.get_closest_marker("django_db"):
+        from django.core.cache import cache
+
+        cache.clear()
+
+
+@pytest.fixture
+def user(django_user_model):  # type: ignore[no-untyped-def]
+    return django_user_model.objects.create_user("alice", "alice@example.com", PASSWORD)
+
+
+@pytest.fixture
+def other_user(django_user_model):  # type: ignore[no-untyped-def]
+    return django_user_model.objects.create_user("mallory", "mallory@example.com", PASSWORD)
+
+
+@pytest.fixture
+def staff_user(django_user_model):  # type: ignore[no-untyped-def]
+    return django_user_model.objects.create_user("stella", "stella@example.com", PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def api_client():  # type: ignore[no-untyped-def]
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def user_api(api_client, user):  # type: ignore[no-untyped-def]
+    api_client.force_authenticate(user)
+    return api_client
+
+
+@pytest.fixture
+def queues() -> Iterator[dict[str, object]]:
+    """The real RQ queues on the test Redis, emptied before and after the test."""
+    import django_rq
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
+
+    def _empty() -> None:
+        for name in QUEUES:
+            queue = django_rq.get_queue(name)
+            queue.empty()
+            for registry in (FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry):
+                reg = registry(queue=queue)
+                for job_id in reg.get_job_ids():
+                    reg.remove(job_id, delete_job=True)
+
+    _empty()
+    yield {name: django_rq.get_queue(name) for name in QUEUES}
+    _empty()
+
+
+@pytest.fixture
+def run_worker(queues: dict[str, object]) -> Callable[..., int]:
+    """Run a real nstsite worker in burst mode on the given queues; returns jobs processed."""
+    import django_rq
+
+    from nstsite.worker import WarmWorker
+
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry
+
+    def _done(names: tuple[str, ...]) -> int:
+        return sum(
+            registry(queue=django_rq.get_queue(n)).count for n in names for registry in (FinishedJobRegistry, FailedJobRegistry)
+        )
+
+    def _run(*names: str) -> int:
+        names = names or QUEUES
+        before = _done(names)
+        worker = WarmWorker([django_rq.get_queue(n) for n in names], connection=django_rq.get_connection(names[0]))
+        worker.work(burst=True)
+        return _done(names) - before
+
+    return _run

@@ -1,0 +1,55 @@
+# nstsite — two commands: `make run` starts the product, `make test` runs the suite.
+# Both create .venv and install what is missing; with everything installed they start at once.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: run test install install-dev browser lint typecheck bench fetch-models clean
+
+run: $(VENV)/.runtime
+	$(PY) manage.py runstack
+
+test: $(VENV)/.dev browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files: reinstall only when a requirements file changes.
+$(VENV)/.runtime: requirements.txt requirements-nodeps.txt | $(VENV)/bin/python
+	$(PIP) install -r requirements.txt
+	$(PIP) install --no-deps -r requirements-nodeps.txt  # facenet-pytorch: its declared pins are stale
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install -r requirements-dev.txt
+	touch $@
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "chromium is missing: install Debian's chromium package for the browser tests"; fi; }
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(VENV)/bin/mypy nstsite gallery faces ml
+
+bench: $(VENV)/.dev
+	$(PY) bench/style_bench.py
+	$(PY) bench/faces_bench.py
+	$(PY) bench/identify_bench.py
+
+fetch-models: $(VENV)/.runtime
+	$(PY) manage.py fetch_models
+
+clean:
+	rm -rf $(VENV) var/test test-artifacts

@@ -1,0 +1,137 @@
+"""Enqueueing and failure handling shared by every job.
+
+Jobs take ids, never model instances or image bytes (failed jobs keep their arguments in Redis).
+They are enqueued after the transaction commits, retried once when the failure looks transient
+(a dead worker, a lost connection), and every final failure marks the owning row failed with a
+reason a user can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import django_rq
+from django.conf import settings
+from django.db import close_old_connections, connections, transaction
+from redis.exceptions import RedisError
+from rq import Callback, Retry
+from rq.job import Job
+from rq.timeouts import JobTimeoutException
+
+from nstsite.models import BackgroundTask
+
+log = logging.getLogger(__name__)
+
+QUEUE_DOWN = (
+    "The job queue is unavailable right now, so this could not be started. Your upload is saved: "
+    "press Retry in a minute."
+)
+
+
+class WorkerDied(Exception):
+    """Raised into failure callbacks when a worker process vanished mid-job."""
+
+
+def enqueue(
+    queue: str,
+    func: Callable[..., Any],
+    task_model: type[BackgroundTask],
+    pk: int,
+    *,
+    on_failure: Callable[..., Any],
+    job_timeout: int | None = None,
+) -> None:
+    """Enqueue ``func(pk)`` on ``queue`` once the current transaction commits.
+
+    If Redis cannot be reached the row is failed with :data:`QUEUE_DOWN`; what was saved stays.
+    """
+
+    def _send() -> None:
+        try:
+            django_rq.get_queue(queue).enqueue(
+                func,
+                pk,
+                job_timeout=job_timeout,
+                retry=Retry(max=settings.RQ_RETRY_MAX) if settings.RQ_RETRY_MAX else None,
+                failure_ttl=settings.RQ_FAILURE_TTL,
+                on_failure=Callback(on_failure),
+            )
+        except RedisError:
+            log.exception("could not enqueue %s(%s) on %s", func.__name__, pk, queue)
+            task_model.fail(pk, QUEUE_DOWN)
+
+    transaction.on_commit(_send)
+
+
+def user_message(exc_type: type[BaseException] | None, exc: BaseException | None) -> str:
+    """The reason shown to the user for a job that failed with ``exc``."""
+    if exc_type is not None and issubclass(exc_type, JobTimeoutException):
+        return "This took longer than the time limit and was stopped. Try a smaller size or fewer iterations."
+    if exc_type is not None and issubclass(exc_type, WorkerDied | _abandoned()):
+        return "The worker processing this stopped unexpectedly. Nothing was lost: press Retry."
+    if exc is not None and getattr(exc, "user_message", None):
+        return str(exc.user_message)  # type: ignore[attr-defined]
+    if exc is not None and type(exc).__name__ in ("ImageError", "MissingWeightsError", "CorruptWeightsError"):
+        return str(exc)  # these carry messages written for people (ml.images / ml.weights)
+    return f"Something went wrong while processing ({exc_type.__name__ if exc_type else 'unknown error'}). Please retry."
+
+
+def _abandoned() -> type[BaseException]:
+    from rq.exceptions import AbandonedJobError
+
+    return AbandonedJobError
+
+
+def handle_failure(
+    task_model: type[BackgroundTask], job: Job, exc_type: type[BaseException] | None, exc: BaseException | None
+) -> None:
+    """RQ failure callback body: retry transient failures, fail the row otherwise.
+
+    RQ calls failure callbacks on every failed attempt, including ones it is about to retry, so
+    the row goes back to "queued" only when a retry is really coming.
+    """
+    close_old_connections()
+    pk = job.args[0]
+    transient = exc_type is not None and issubclass(exc_type, WorkerDied | _abandoned() | ConnectionError)
+    if transient and job.retries_left:
+        task_model.requeue(pk, "Retrying after the worker stopped.")
+    else:
+        task_model.fail(pk, user_message(exc_type, exc))
+
+
+@contextmanager
+def heartbeat(task_model: type[BackgroundTask], pk: int, *, every: float | None = None) -> Iterator[None]:
+    """Refresh the row's heartbeat from a side thread while the block runs.
+
+    A side thread keeps beating even while the job sits inside one long PyTorch call; if the
+    process dies, the beats stop and :meth:`BackgroundTask.reap_stale` fails the row.
+    """
+    interval = every or settings.TASK_HEARTBEAT_SECONDS
+    stop = threading.Event()
+
+    def _beat() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    task_model.beat(pk)
+                except Exception:  # noqa: BLE001 - a missed beat must never kill the job
+                    log.warning("heartbeat for %s %s failed", task_model.__name__, pk, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=_beat, name=f"heartbeat-{task_model.__name__}-{pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=settings.TASK_STALE_SECONDS)

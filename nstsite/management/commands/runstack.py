@@ -1,0 +1,173 @@
+"""``python manage.py runstack``: the whole product in one terminal (what ``make run`` calls).
+
+Database and Redis: whatever ``DATABASE_URL``/``REDIS_URL`` name, else the embedded servers
+under ``var/`` (started by settings, see ``nstsite/embedded.py``). Then migrations, an admin
+account on first run, the web server and one worker per queue. Children run in their own
+sessions so Ctrl-C reaches only this process, which then stops them in order: web first, then
+workers (they put an interrupted job back on the queue), then Redis and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from nstsite.embedded import var_dir
+
+QUEUES = ("style", "faces")
+
+
+class Command(BaseCommand):
+    help = "Run the web server and the workers (and the embedded services unless configured)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--threads", type=int, default=8, help="web server threads")
+
+    def handle(self, *args: Any, host: str, port: int, threads: int, **options: Any) -> None:
+        lock = self._single_instance_lock()
+        self._prepare()
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping = False
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        try:
+            self._start("web", self._web_command(host, port, threads))
+            for queue in QUEUES:
+                self._start(f"worker-{queue}", self._worker_command(queue))
+            self.stdout.write(self.style.SUCCESS(f"nstsite is running at http://{host}:{port}/  (Ctrl-C stops it)"))
+            self._supervise()
+        finally:
+            self._stop_all()
+            lock.close()
+
+    # --- start-up ----------------------------------------------------------------------------
+
+    def _single_instance_lock(self) -> Any:
+        path = var_dir() / "run.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            pid = handle.read().strip() or "?"
+            raise CommandError(
+                f"nstsite is already running (pid {pid}). Stop it with Ctrl-C in its terminal, "
+                "or open http://127.0.0.1:8000/ to use it."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        return handle
+
+    def _prepare(self) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        self._ensure_admin()
+        self._enqueue_startup_jobs()
+
+    def _ensure_admin(self) -> None:
+        users = get_user_model().objects
+        if users.filter(is_superuser=True).exists():
+            return
+        password = secrets.token_urlsafe(12)
+        users.create_superuser("admin", "admin@localhost", password)
+        line = "=" * 64
+        self.stdout.write(
+            self.style.WARNING(
+                f"{line}\nCreated the first admin account (shown only this once):\n"
+                f"  username: admin\n  password: {password}\n"
+                f"Change it at /accounts/password_change/ after logging in.\n{line}"
+            )
+        )
+
+    def _enqueue_startup_jobs(self) -> None:
+        from gallery.services import presets_ensure_thumbnails
+
+        presets_ensure_thumbnails()
+
+    def _web_command(self, host: str, port: int, threads: int) -> list[str]:
+        return [
+            sys.executable, "-m", "waitress", f"--host={host}", f"--port={port}", f"--threads={threads}",
+            "--ident=nstsite", "nstsite.wsgi:application",
+        ]  # fmt: skip
+
+    def _worker_command(self, queue: str) -> list[str]:
+        return [
+            sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "rqworker", queue,
+            "--worker-class", "nstsite.worker.WarmWorker", "--name", f"{queue}-{os.getpid()}-{secrets.token_hex(3)}",
+        ]  # fmt: skip
+
+    # --- supervision -------------------------------------------------------------------------
+
+    def _start(self, name: str, command: list[str]) -> None:
+        self.children[name] = subprocess.Popen(command, start_new_session=True, env=os.environ.copy())
+        self.stdout.write(f"started {name} (pid {self.children[name].pid})")
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.stopping = True
+
+    def _supervise(self) -> None:
+        restarts: dict[str, list[float]] = {}
+        while not self.stopping:
+            time.sleep(0.5)
+            for name, process in list(self.children.items()):
+                code = process.poll()
+                if code is None or self.stopping:
+                    continue
+                if name == "web":
+                    self.stderr.write(f"the web server exited with code {code}; stopping")
+                    self.stopping = True
+                    break
+                recent = [t for t in restarts.get(name, []) if time.monotonic() - t < 60]
+                if len(recent) >= 5:
+                    self.stderr.write(f"{name} keeps exiting (code {code}); stopping")
+                    self.stopping = True
+                    break
+                restarts[name] = [*recent, time.monotonic()]
+                self.stderr.write(f"{name} exited with code {code}; restarting it")
+                queue = name.removeprefix("worker-")
+                self._start(name, self._worker_command(queue))
+
+    def _stop_all(self) -> None:
+        self.stdout.write("stopping…")
+        web = self.children.pop("web", None)
+        if web is not None and web.poll() is None:
+            web.terminate()
+            _wait(web, 10)
+        workers = [p for p in self.children.values() if p.poll() is None]
+        # First SIGINT: finish or hand back the current job; a second one stops at once.
+        for process in workers:
+            process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(p.poll() is None for p in workers):
+            time.sleep(0.1)
+        for process in workers:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in workers:
+            _wait(process, 10)
+        self.stdout.write("stopped.")
+
+
+def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

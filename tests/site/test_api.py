@@ -1,0 +1,99 @@
+"""The API skeleton: token auth, errors, throttling, pagination, schema and docs."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_obtain_a_token_and_use_it(api_client, user):
+    response = api_client.post("/api/v1/auth/token/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 200
+    token = response.json()["token"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api_client.get("/api/v1/me/").json()["username"] == "alice"
+
+
+def test_revoking_the_token_makes_it_useless(api_client, user):
+    token = Token.objects.create(user=user)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api_client.delete("/api/v1/auth/token/").status_code == 204
+    assert api_client.get("/api/v1/me/").status_code == 401
+
+
+def test_wrong_credentials_give_a_400_in_the_error_format(api_client, user):
+    response = api_client.post("/api/v1/auth/token/", {"username": "alice", "password": "wrong"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert "Unable to log in" in response.json()["error"]["message"]
+
+
+def test_missing_fields_name_the_field(api_client):
+    response = api_client.post("/api/v1/auth/token/", {"username": "alice"})
+    assert response.status_code == 400
+    assert "password" in response.json()["error"]["fields"]
+
+
+def test_no_token_gives_401(api_client):
+    response = api_client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"].startswith("Token")
+
+
+def test_a_wrong_token_gives_401(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    response = api_client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_basic_auth_is_not_accepted(api_client, user):
+    import base64
+
+    credentials = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Basic {credentials}")
+    assert api_client.get("/api/v1/me/").status_code == 401
+
+
+def test_the_token_endpoint_is_throttled_with_retry_after(api_client, user, settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "token": "3/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    from rest_framework.throttling import ScopedRateThrottle
+
+    ScopedRateThrottle.THROTTLE_RATES = rates
+    try:
+        codes = [api_client.post("/api/v1/auth/token/", {"username": "alice", "password": "x"}).status_code for _ in range(4)]
+        response = api_client.post("/api/v1/auth/token/", {"username": "alice", "password": "x"})
+    finally:
+        from rest_framework.settings import api_settings
+
+        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    assert codes[:3] == [400, 400, 400]
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert response.json()["error"]["code"] == "throttled"
+
+
+def test_a_page_size_over_the_maximum_is_capped():
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from nstsite.rest import Pagination
+
+    request = Request(APIRequestFactory().get("/", {"page_size": 10_000}))
+    assert Pagination().get_page_size(request) == Pagination.max_page_size == 100
+
+
+def test_the_openapi_schema_and_docs_are_served(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    body = schema.json()
+    assert body["openapi"].startswith("3.")
+    assert "/api/v1/auth/token/" in body["paths"]
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200 and b"swagger-ui" in docs.content
