@@ -1,8 +1,21 @@
 from django.urls import path
 
-from gallery import views
+from gallery import files, views
 
 app_name = "gallery"
 urlpatterns = [
     path("upload/", views.upload, name="upload"),
+    path("photos/<int:pk>/", views.photo_detail, name="photo"),
+    path("photos/<int:pk>/delete/", views.photo_delete, name="photo-delete"),
+    path("photos/<int:pk>/stylize/", views.render_create, name="render-create"),
+    path("photos/<int:pk>/image", files.photo_file, name="photo-file"),
+    path("photos/<int:pk>/thumb", files.photo_thumb, name="photo-thumb"),
+    path("renders/<int:pk>/", views.render_detail, name="render"),
+    path("renders/<int:pk>/<str:action>/", views.render_action, name="render-action"),
+    path("renders/<int:pk>/result", files.render_file, name="render-file"),
+    path("renders/<int:pk>/preview", files.render_preview, name="render-preview"),
+    path("styles/", views.styles_page, name="styles"),
+    path("styles/<int:pk>/delete/", views.style_delete, name="style-delete"),
+    path("styles/<int:pk>/thumb", files.style_thumb, name="style-thumb"),
+    path("styles/<int:pk>/image", files.style_image, name="style-image"),
 ]

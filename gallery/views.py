@@ -1,16 +1,179 @@
+"""Server-rendered pages. Each view validates, calls one service and renders; all lookups are per user."""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from gallery import engines, options, services
+from gallery.forms import StyleUploadForm, UploadForm
+from gallery.imaging import UploadError
+from gallery.models import Render, RenderMethod, Style, StyleKind
+from nstsite.jobs import stale_after
 
 
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "landing.html")
-    return render(request, "gallery/home.html")
+    photos = Paginator(services.user_photos(request.user).prefetch_related("renders"), 24).get_page(
+        request.GET.get("page")
+    )
+    renders = Render.objects.filter(owner=request.user).select_related("photo")[:12]
+    return render(request, "gallery/home.html", {"photos": photos, "renders": renders})
 
 
 @login_required
 def upload(request: HttpRequest) -> HttpResponse:
-    return render(request, "gallery/home.html")
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            results = services.photos_create(owner=request.user, uploads=request.FILES.getlist("images"))
+        except UploadError as exc:
+            form.add_error("images", str(exc))
+        else:
+            new = sum(1 for _, created in results if created)
+            dupes = len(results) - new
+            messages.success(request, f"Uploaded {new} photo{'s' if new != 1 else ''}.")
+            if dupes:
+                messages.info(request, f"{dupes} {'were' if dupes > 1 else 'was'} already in your gallery.")
+            return redirect("home")
+    return render(request, "gallery/upload.html", {"form": form})
+
+
+@login_required
+def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    styles = services.visible_styles(request.user)
+    gatys_ok, gatys_message = engines.gatys_available()
+    return render(
+        request,
+        "gallery/photo.html",
+        {
+            "photo": photo,
+            "renders": photo.renders.prefetch_related("blend__style"),
+            "presets": styles.filter(kind=StyleKind.PRESET),
+            "paintings": styles.filter(kind=StyleKind.IMAGE),
+            "fast_models": styles.filter(kind=StyleKind.FAST),
+            "qualities": options.QUALITIES,
+            "gatys_ok": gatys_ok,
+            "gatys_message": gatys_message,
+            "style_form": StyleUploadForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def photo_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    services.photo_delete(photo=photo)
+    messages.success(request, "Photo deleted, with its renders and faces.")
+    return redirect("home")
+
+
+def _blend_from_post(request: HttpRequest, method: str) -> list[tuple[Style, float]]:
+    """Styles and weights from the stylize form: ``weight_<style id>`` fields (0 = unused)."""
+    visible = {s.pk: s for s in services.visible_styles(request.user)}
+    if method in (RenderMethod.ARBITRARY, RenderMethod.FAST):
+        chosen = request.POST.get("style", "")
+        return [(visible[int(chosen)], 1.0)] if chosen.isdigit() and int(chosen) in visible else []
+    blend = []
+    for key, value in request.POST.items():
+        if key.startswith("weight_") and key[7:].isdigit() and int(key[7:]) in visible:
+            try:
+                weight = float(value or 0)
+            except ValueError:
+                raise ValidationError({"styles": "Blend weights must be numbers."}) from None
+            if weight != 0:
+                blend.append((visible[int(key[7:])], weight))
+    return blend
+
+
+@login_required
+@require_POST
+def render_create(request: HttpRequest, pk: int) -> HttpResponse:
+    photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    method = request.POST.get("method", "")
+    try:
+        blend = _blend_from_post(request, method)
+        result = services.render_create(
+            owner=request.user, photo=photo, method=method, blend=blend, params=_params(request)
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect(photo)
+    if result.notice:
+        messages.warning(request, result.notice)
+    return redirect(result)
+
+
+def _params(request: HttpRequest) -> dict[str, Any]:
+    skip = {"csrfmiddlewaretoken", "method", "style"}
+    return {k: v for k, v in request.POST.items() if k not in skip and not k.startswith("weight_") and v != ""}
+
+
+@login_required
+def render_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    Render.reap_stale(after=stale_after())
+    item = get_object_or_404(Render.objects.filter(owner=request.user).select_related("photo"), pk=pk)
+    return render(request, "gallery/render.html", {"render": item, "qualities": options.QUALITIES})
+
+
+@login_required
+@require_POST
+def render_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    item = get_object_or_404(Render.objects.filter(owner=request.user), pk=pk)
+    try:
+        if action == "cancel":
+            services.render_cancel(render=item)
+            messages.info(request, "Cancelled.")
+        elif action == "retry":
+            services.render_retry(render=item)
+            messages.info(request, "Queued again.")
+        elif action == "rerun":
+            item = services.render_rerun(render=item, params=_params(request))
+            messages.success(request, "Started a new render with your changes.")
+        elif action == "delete":
+            photo = item.photo
+            services.render_delete(render=item)
+            messages.success(request, "Render deleted.")
+            return redirect(photo)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return redirect(item)
+
+
+@login_required
+def styles_page(request: HttpRequest) -> HttpResponse:
+    form = StyleUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            style = services.style_create(
+                owner=request.user, upload=form.cleaned_data["image"], name=form.cleaned_data["name"]
+            )
+        except UploadError as exc:
+            form.add_error("image", str(exc))
+        else:
+            messages.success(request, f"Added the style “{style.name}”.")
+            return redirect(request.POST.get("next") or "gallery:styles")
+    own = Style.objects.filter(owner=request.user)
+    presets = Style.objects.filter(kind=StyleKind.PRESET)
+    return render(request, "gallery/styles.html", {"form": form, "own": own, "presets": presets})
+
+
+@login_required
+@require_POST
+def style_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    style = get_object_or_404(Style.objects.filter(owner=request.user), pk=pk)
+    services.style_delete(style=style)
+    messages.success(request, "Style deleted. Renders made with it are kept.")
+    return redirect("gallery:styles")

@@ -78,7 +78,8 @@ def user_message(exc_type: type[BaseException] | None, exc: BaseException | None
         return str(exc.user_message)  # type: ignore[attr-defined]
     if exc is not None and type(exc).__name__ in ("ImageError", "MissingWeightsError", "CorruptWeightsError"):
         return str(exc)  # these carry messages written for people (ml.images / ml.weights)
-    return f"Something went wrong while processing ({exc_type.__name__ if exc_type else 'unknown error'}). Please retry."
+    name = exc_type.__name__ if exc_type else "unknown error"
+    return f"Something went wrong while processing ({name}). Please retry."
 
 
 def _abandoned() -> type[BaseException]:
@@ -119,7 +120,7 @@ def heartbeat(task_model: type[BackgroundTask], pk: int, *, every: float | None 
             while not stop.wait(interval):
                 try:
                     task_model.beat(pk)
-                except Exception:  # noqa: BLE001 - a missed beat must never kill the job
+                except Exception:  # a missed beat must never kill the job
                     log.warning("heartbeat for %s %s failed", task_model.__name__, pk, exc_info=True)
         finally:
             connections.close_all()  # this thread's own connection

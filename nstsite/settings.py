@@ -295,3 +295,11 @@ LOGGING = {
 TASK_HEARTBEAT_SECONDS = env_int("TASK_HEARTBEAT_SECONDS", 10)
 TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 60)
 WORKER_WARMUP = env_bool("WORKER_WARMUP", not TESTING)
+
+# Gatys needs VGG19's ImageNet weights (`make fetch-models`). Random weights exist only so the test
+# suite can exercise the pipeline on machines without them; never enable this in production.
+STYLE_GATYS_RANDOM_WEIGHTS = env_bool("STYLE_GATYS_RANDOM_WEIGHTS", TESTING)
+# Gatys renders larger than this many seconds (the engine's estimate on the worker's device) are
+# downscaled until they fit, with a notice on the render.
+STYLE_GATYS_MAX_SECONDS = env_int("STYLE_GATYS_MAX_SECONDS", 1500)
+STYLE_MAX_SIDE = env_int("STYLE_MAX_SIDE", 2048)  # longest side of preset/arbitrary results

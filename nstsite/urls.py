@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from gallery import files as gallery_files
 from gallery import views as gallery_views
 from nstsite import api, health
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("gallery.urls")),
     path("faces/", include("faces.urls")),
     path("accounts/", include("nstsite.accounts.urls")),
+    path("admin/media/<str:kind>/<int:pk>", gallery_files.admin_media, name="admin-media"),
     path("admin/rq/", include("django_rq.urls")),  # django-rq's views are staff_member_required
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -1,0 +1,225 @@
+"""REST API for photos, styles and renders. Querysets start from request.user: others' ids are 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from gallery import options, services
+from gallery.imaging import UploadError
+from gallery.models import Photo, Render, Style
+from gallery.serializers import (
+    PhotoSerializer,
+    PhotoUploadResultSerializer,
+    PhotoUploadSerializer,
+    RenderCreateSerializer,
+    RenderSerializer,
+    StyleSerializer,
+    StyleUploadSerializer,
+)
+
+
+def _as_api_error(exc: DjangoValidationError) -> ValidationError:
+    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+
+
+def _files(request: Request, *names: str) -> list[Any]:
+    try:
+        return [f for name in names for f in request.FILES.getlist(name)]
+    except SuspiciousOperation as exc:  # e.g. more files than DATA_UPLOAD_MAX_NUMBER_FILES
+        raise ParseError(f"The upload was refused: {exc}") from exc
+
+
+class UploadThrottle(ScopedRateThrottle):
+    scope = "upload"
+
+
+class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Your photos. Upload several at once as multipart ``images``."""
+
+    serializer_class = PhotoSerializer
+    parser_classes = [MultiPartParser, JSONParser]
+
+    def get_queryset(self) -> QuerySet[Photo]:
+        return services.user_photos(self.request.user)
+
+    def get_throttles(self):  # type: ignore[no-untyped-def]
+        return [*super().get_throttles(), UploadThrottle()] if self.action == "create" else super().get_throttles()
+
+    @extend_schema(
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={201: PhotoUploadResultSerializer(many=True), 400: None},
+        description="All files are validated first; if any is refused, none is stored. A file already in "
+        "your gallery comes back with duplicate=true (and status 200 if every file was a duplicate).",
+    )
+    def create(self, request: Request) -> Response:
+        files = _files(request, "images", "image")
+        try:
+            results = services.photos_create(owner=request.user, uploads=files)
+        except UploadError as exc:
+            raise ValidationError({"images": [str(exc)]}) from exc
+        data = [
+            {"photo": PhotoSerializer(p, context={"request": request}).data, "duplicate": not new} for p, new in results
+        ]
+        created = any(new for _, new in results)
+        return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def perform_destroy(self, instance: Photo) -> None:
+        services.photo_delete(photo=instance)
+
+
+class StyleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """The 26 built-in presets plus your own style images."""
+
+    serializer_class = StyleSerializer
+    parser_classes = [MultiPartParser, JSONParser]
+
+    def get_queryset(self) -> QuerySet[Style]:
+        if self.action == "destroy":
+            return Style.objects.filter(owner=self.request.user)  # global presets cannot be deleted
+        queryset = services.visible_styles(self.request.user)
+        kind = self.request.query_params.get("kind")
+        return queryset.filter(kind=kind) if kind else queryset
+
+    @extend_schema(parameters=[OpenApiParameter("kind", str, enum=["preset", "image", "fast"])])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request={"multipart/form-data": StyleUploadSerializer}, responses={201: StyleSerializer})
+    def create(self, request: Request) -> Response:
+        files = _files(request, "image")
+        if not files:
+            raise ValidationError({"image": ["Attach a style image."]})
+        try:
+            style = services.style_create(owner=request.user, upload=files[0], name=request.data.get("name", ""))
+        except UploadError as exc:
+            raise ValidationError({"image": [str(exc)]}) from exc
+        return Response(StyleSerializer(style, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: Style) -> None:
+        services.style_delete(style=instance)
+
+
+class RenderViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """Styled results. Creating one queues a job: poll ``status_url`` until ``status`` is final."""
+
+    serializer_class = RenderSerializer
+
+    def get_queryset(self) -> QuerySet[Render]:
+        queryset = Render.objects.filter(owner=self.request.user).prefetch_related("blend__style")
+        photo = self.request.query_params.get("photo")
+        return queryset.filter(photo_id=photo) if photo and photo.isdigit() else queryset
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        Render.reap_stale(after=_stale_after())  # a dead worker's render turns failed when someone looks
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(request=RenderCreateSerializer, responses={202: RenderSerializer})
+    def create(self, request: Request) -> Response:
+        data = RenderCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        photo = get_object_or_404(services.user_photos(request.user), pk=data.validated_data["photo"])
+        styles = {
+            s.pk: s
+            for s in services.visible_styles(request.user).filter(
+                pk__in=[i["style"] for i in data.validated_data["styles"]]
+            )
+        }
+        missing = [i["style"] for i in data.validated_data["styles"] if i["style"] not in styles]
+        if missing:
+            raise ValidationError({"styles": [f"Unknown style id(s): {', '.join(map(str, missing))}."]})
+        blend = [(styles[i["style"]], i["weight"]) for i in data.validated_data["styles"]]
+        try:
+            render = services.render_create(
+                owner=request.user,
+                photo=photo,
+                method=data.validated_data["method"],
+                blend=blend,
+                params=data.validated_data["params"],
+            )
+        except DjangoValidationError as exc:
+            raise _as_api_error(exc) from exc
+        body = RenderSerializer(render, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+
+    def perform_destroy(self, instance: Render) -> None:
+        services.render_delete(render=instance)
+
+    @extend_schema(request=None, responses={200: RenderSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        render = self.get_object()
+        services.render_cancel(render=render)
+        render.refresh_from_db()
+        return Response(RenderSerializer(render, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={202: RenderSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        try:
+            render = services.render_retry(render=self.get_object())
+        except DjangoValidationError as exc:
+            raise _as_api_error(exc) from exc
+        return Response(RenderSerializer(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+class GatysEstimateView(APIView):
+    """Predicted time and memory of a Gatys render of one of your photos (no model is run)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("photo", int, required=True),
+            OpenApiParameter("quality", str),
+            OpenApiParameter("size", int),
+            OpenApiParameter("iterations", int),
+        ],
+        responses=inline_serializer(
+            "GatysEstimate",
+            {
+                "seconds": serializers.FloatField(),
+                "peak_mib": serializers.FloatField(),
+                "size": serializers.IntegerField(),
+                "device": serializers.CharField(),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        from gallery import engines
+        from ml.style.estimate import estimate
+
+        photo = get_object_or_404(services.user_photos(request.user), pk=request.query_params.get("photo") or 0)
+        raw = {k: v for k, v in request.query_params.items() if k in ("quality", "size", "iterations", "optimizer")}
+        try:
+            params = options.gatys_params(options.parse("gatys", raw))
+        except DjangoValidationError as exc:
+            raise _as_api_error(exc) from exc
+        cost = estimate(params, (photo.width, photo.height), engines.device())
+        return Response(
+            {
+                "seconds": round(cost.seconds, 1),
+                "peak_mib": round(cost.peak_mib),
+                "size": params.size,
+                "device": engines.device_label(),
+            }
+        )
+
+
+def _stale_after():  # type: ignore[no-untyped-def]
+    from nstsite.jobs import stale_after
+
+    return stale_after()

@@ -1,0 +1,71 @@
+"""The style engines a worker keeps warm: each loads once per process, on first use or at start-up."""
+
+from __future__ import annotations
+
+import functools
+
+from django.conf import settings
+
+from ml.device import describe, pick_device
+
+
+@functools.cache
+def device():  # type: ignore[no-untyped-def]
+    return pick_device()
+
+
+def device_label() -> str:
+    return describe(device())
+
+
+@functools.cache
+def presets():  # type: ignore[no-untyped-def]
+    from ml.style.presets import PresetStylizer
+
+    return PresetStylizer(device=device())
+
+
+@functools.cache
+def arbitrary():  # type: ignore[no-untyped-def]
+    from ml.style.arbitrary import ArbitraryStylizer
+
+    return ArbitraryStylizer(device="cuda" if device().type == "cuda" else None)
+
+
+@functools.cache
+def vgg19(pooling: str = "max"):  # type: ignore[no-untyped-def]
+    """VGG19 for Gatys. Real ImageNet weights, or MissingWeightsError naming the file to fetch.
+
+    ``STYLE_GATYS_RANDOM_WEIGHTS`` exists only for the test suite and demos on machines without
+    the weights; renders made that way are labelled in their device field.
+    """
+    from ml.style.vgg import load_vgg19
+
+    return load_vgg19(random_weights=settings.STYLE_GATYS_RANDOM_WEIGHTS, pooling=pooling, device=device())
+
+
+def gatys_available() -> tuple[bool, str]:
+    """Whether Gatys can run here, and if not, the message to show."""
+    from ml.weights import MissingWeightsError, find
+
+    if settings.STYLE_GATYS_RANDOM_WEIGHTS:
+        return True, "VGG19 runs with RANDOM weights (test/demo mode): results are not real style transfers."
+    try:
+        find("vgg19-dcbabe56.pth")
+    except MissingWeightsError as exc:
+        return False, str(exc)
+    return True, ""
+
+
+@functools.cache
+def fast_model(path: str):  # type: ignore[no-untyped-def]
+    from ml.style.fast import FastStylizer
+
+    return FastStylizer.from_checkpoint(path, device=device())
+
+
+def warm_up() -> None:
+    presets()
+    arbitrary()
+    if gatys_available()[0]:
+        vgg19()

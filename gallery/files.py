@@ -1,0 +1,91 @@
+"""Media files, served only to their owner (session or token auth). Another user's id is a 404.
+
+Files never live at guessable public URLs: every image goes through one of these views, which look
+the object up in the requesting user's own rows first. With S3 storage the view redirects to a
+short-lived signed URL instead of streaming.
+"""
+
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import Q
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+
+from gallery.models import Photo, Render, Style
+
+BINARY = extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY}, tags=["files"])
+
+
+def serve(field: FieldFile, *, download_name: str | None = None) -> HttpResponse:
+    if not field:
+        raise Http404("No file.")
+    storage = field.storage
+    if not hasattr(storage, "path"):  # remote storage: hand out a signed, expiring URL
+        return HttpResponseRedirect(storage.url(field.name))
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        raise Http404("File missing.") from None
+    response = FileResponse(handle, as_attachment=download_name is not None, filename=download_name or "")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@BINARY
+@api_view(["GET"])
+def photo_file(request: Request, pk: int) -> HttpResponse:
+    photo = get_object_or_404(Photo, pk=pk, owner=request.user)
+    download = (
+        f"photo-{photo.pk}{photo.image.name[photo.image.name.rfind('.') :]}" if "download" in request.GET else None
+    )
+    return serve(photo.image, download_name=download)
+
+
+@BINARY
+@api_view(["GET"])
+def photo_thumb(request: Request, pk: int) -> HttpResponse:
+    return serve(get_object_or_404(Photo, pk=pk, owner=request.user).thumbnail)
+
+
+@BINARY
+@api_view(["GET"])
+def style_thumb(request: Request, pk: int) -> HttpResponse:
+    style = get_object_or_404(Style, Q(owner__isnull=True) | Q(owner=request.user), pk=pk)
+    return serve(style.thumbnail)
+
+
+@BINARY
+@api_view(["GET"])
+def style_image(request: Request, pk: int) -> HttpResponse:
+    return serve(get_object_or_404(Style, pk=pk, owner=request.user).image)
+
+
+@BINARY
+@api_view(["GET"])
+def render_file(request: Request, pk: int) -> HttpResponse:
+    render = get_object_or_404(Render, pk=pk, owner=request.user)
+    download = f"render-{render.pk}.jpg" if "download" in request.GET else None
+    return serve(render.result, download_name=download)
+
+
+@BINARY
+@api_view(["GET"])
+def render_preview(request: Request, pk: int) -> HttpResponse:
+    return serve(get_object_or_404(Render, pk=pk, owner=request.user).preview)
+
+
+@staff_member_required
+def admin_media(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """Thumbnails for the admin's lists (staff only)."""
+    objects = {"photo": (Photo, "thumbnail"), "render": (Render, "result"), "style": (Style, "thumbnail")}
+    if kind not in objects:
+        raise Http404
+    model, field = objects[kind]
+    return serve(getattr(get_object_or_404(model, pk=pk), field))

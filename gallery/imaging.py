@@ -1,0 +1,93 @@
+"""Upload validation and safe re-encoding, shared by every place that accepts an image.
+
+An upload is accepted for what it decodes as — JPEG, PNG or WebP, tried by Pillow with only
+those decoders — never for its name or content type. It is fully decoded (so truncation is
+caught), limited in bytes and pixels (decompression bombs are errors), turned upright from its
+EXIF orientation, and re-encoded without any metadata: GPS and camera data never reach storage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
+from PIL import Image
+
+from ml.images import ImageError, open_image
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+THUMBNAIL_SIDE = 480
+_EXIF_IFD = 0x8769
+_DATETIME_ORIGINAL = 36867
+
+
+class UploadError(ValueError):
+    """The upload is refused; the message tells the user why and what to do."""
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    image: Image.Image  # RGB, upright
+    format: str  # the format it decoded as
+    sha256: str  # of the bytes as uploaded
+    taken_at: dt.datetime | None
+
+
+def read_upload(upload: UploadedFile | bytes, *, name: str = "") -> CleanImage:
+    """Validate an uploaded image; raise :class:`UploadError` with a user-facing message."""
+    data = upload if isinstance(upload, bytes) else _read_limited(upload)
+    label = f"“{name or getattr(upload, 'name', '') or 'file'}”"
+    if not data:
+        raise UploadError(f"{label} is empty (0 bytes).")
+    if len(data) > settings.UPLOAD_MAX_BYTES:
+        raise UploadError(f"{label} is larger than the {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB limit.")
+    try:
+        image = open_image(data, formats=ACCEPTED_FORMATS, max_pixels=settings.UPLOAD_MAX_PIXELS)
+        with Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS)) as header:
+            fmt = header.format or "JPEG"
+            taken_at = _taken_at(header)
+    except ImageError as exc:
+        raise UploadError(f"{label}: {exc} Upload a JPEG, PNG or WebP photo.") from exc
+    return CleanImage(image=image, format=fmt, sha256=hashlib.sha256(data).hexdigest(), taken_at=taken_at)
+
+
+def _read_limited(upload: UploadedFile) -> bytes:
+    if upload.size is not None and upload.size > settings.UPLOAD_MAX_BYTES:
+        raise UploadError(f"“{upload.name}” is larger than the {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB limit.")
+    upload.seek(0)
+    return upload.read(settings.UPLOAD_MAX_BYTES + 1)
+
+
+def _taken_at(image: Image.Image) -> dt.datetime | None:
+    try:
+        raw = image.getexif().get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL)
+        if not raw:
+            return None
+        return timezone.make_aware(dt.datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S"))
+    except (ValueError, TypeError, KeyError, OSError):
+        return None  # a malformed date is not a reason to refuse a photo
+
+
+def encode(image: Image.Image, fmt: str = "JPEG", *, quality: int = 92) -> ContentFile:
+    """Re-encode ``image`` with no metadata at all (no EXIF, no XMP, no GPS)."""
+    fmt = fmt if fmt in ACCEPTED_FORMATS else "JPEG"
+    buffer = io.BytesIO()
+    clean = image.convert("RGB")
+    if fmt == "PNG":
+        clean.save(buffer, "PNG", optimize=False)
+    else:
+        clean.save(buffer, fmt, quality=quality)
+    suffix = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}[fmt]
+    return ContentFile(buffer.getvalue(), name=f"image{suffix}")
+
+
+def thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> ContentFile:
+    thumb = image.copy()
+    thumb.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return encode(thumb, "JPEG", quality=85)

@@ -1,0 +1,36 @@
+"""Style-queue jobs: thin, take ids, call the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rq import get_current_job
+
+from gallery.models import Render
+from nstsite.jobs import handle_failure, heartbeat
+
+
+def render_run(render_id: int) -> None:
+    from gallery.rendering import render_execute
+
+    job = get_current_job()
+    with heartbeat(Render, render_id):
+        render_execute(render_id, worker_name=job.worker_name or "" if job else "")
+
+
+def on_render_failure(job: Any, connection: Any, exc_type: Any, exc: Any, traceback: Any) -> None:
+    handle_failure(Render, job, exc_type, exc)
+
+
+def presets_render_thumbnails() -> int:
+    """Draw the thumbnail of every preset style that has none; returns how many were drawn."""
+    from gallery import engines, imaging
+    from gallery.models import Style, StyleKind
+    from ml.style.presets import render_thumbnail
+
+    drawn = 0
+    for style in Style.objects.filter(kind=StyleKind.PRESET, thumbnail=""):
+        image = render_thumbnail(engines.presets(), style.preset_id, size=256)
+        style.thumbnail.save("t.jpg", imaging.encode(image, "JPEG", quality=88), save=True)
+        drawn += 1
+    return drawn

@@ -1,0 +1,154 @@
+"""Gallery models: a user's photos, the styles they can apply, and renders (styled results)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from nstsite.models import BackgroundTask
+
+
+def _random_name(folder: str, filename: str) -> str:
+    """Store files under random names: a URL or file name reveals nothing about the upload."""
+    suffix = PurePosixPath(filename).suffix.lower() or ".jpg"
+    return f"{folder}/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}{suffix}"
+
+
+# Module-level functions (not lambdas) so migrations can reference them.
+def photo_path(instance: models.Model, filename: str) -> str:
+    return _random_name("photos", filename)
+
+
+def thumb_path(instance: models.Model, filename: str) -> str:
+    return _random_name("thumbs", filename)
+
+
+def style_path(instance: models.Model, filename: str) -> str:
+    return _random_name("styles", filename)
+
+
+def render_path(instance: models.Model, filename: str) -> str:
+    return _random_name("renders", filename)
+
+
+def checkpoint_path(instance: models.Model, filename: str) -> str:
+    return _random_name("checkpoints", filename)
+
+
+class Photo(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photos")
+    # Re-encoded on upload with orientation applied and every EXIF field removed; the uploaded
+    # bytes themselves are never stored.
+    image = models.ImageField(upload_to=photo_path, width_field="width", height_field="height")
+    thumbnail = models.ImageField(upload_to=thumb_path)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    original_name = models.CharField(max_length=255, blank=True)
+    content_hash = models.CharField(max_length=64, help_text="sha256 of the uploaded file: finds duplicates")
+    taken_at = models.DateTimeField(null=True, blank=True, help_text="from EXIF DateTimeOriginal, when present")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "content_hash"], name="photo_unique_per_owner")]
+
+    def __str__(self) -> str:
+        return self.original_name or f"Photo {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:photo", args=[self.pk])
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1e6
+
+
+class StyleKind(models.TextChoices):
+    PRESET = "preset", "Built-in preset"
+    IMAGE = "image", "Style image"
+    FAST = "fast", "Trained fast model"
+
+
+class Style(models.Model):
+    kind = models.CharField(max_length=8, choices=StyleKind.choices)
+    name = models.CharField(max_length=120)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="styles",
+        help_text="Empty for global styles every user can apply.",
+    )
+    preset_id = models.PositiveSmallIntegerField(null=True, blank=True, unique=True, help_text="the engine's preset id")
+    image = models.ImageField(upload_to=style_path, blank=True)
+    checkpoint = models.FileField(upload_to=checkpoint_path, blank=True, help_text="TransformerNet weights")
+    thumbnail = models.ImageField(upload_to=thumb_path, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "preset_id", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_global(self) -> bool:
+        return self.owner_id is None
+
+
+class RenderMethod(models.TextChoices):
+    PRESET = "preset", "Preset (instant)"
+    ARBITRARY = "arbitrary", "Any painting (fast)"
+    GATYS = "gatys", "Gatys optimisation (slow, best)"
+    FAST = "fast", "Trained fast model"
+
+
+class Render(BackgroundTask):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="renders")
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="renders")
+    method = models.CharField(max_length=10, choices=RenderMethod.choices)
+    styles = models.ManyToManyField(Style, through="RenderStyle", related_name="renders")
+    params = models.JSONField(default=dict, blank=True, help_text="engine options as submitted, validated")
+    notice = models.CharField(max_length=300, blank=True, help_text="e.g. that the size was reduced to fit")
+    preview = models.ImageField(upload_to=render_path, blank=True)
+    result = models.ImageField(upload_to=render_path, blank=True, width_field="width", height_field="height")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    device = models.CharField(max_length=80, blank=True)
+    seed = models.BigIntegerField(null=True, blank=True)
+    estimated_seconds = models.FloatField(null=True, blank=True)
+    iteration = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"Render {self.pk} of photo {self.photo_id} ({self.method})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:render", args=[self.pk])
+
+    @property
+    def style_names(self) -> str:
+        return " + ".join(rs.style.name for rs in self.blend.select_related("style") if rs.style)
+
+
+class RenderStyle(models.Model):
+    """One style in a render's blend, with its weight."""
+
+    render = models.ForeignKey(Render, on_delete=models.CASCADE, related_name="blend")
+    # A user deleting their style keeps renders made with it.
+    style = models.ForeignKey(Style, on_delete=models.SET_NULL, null=True, related_name="+")
+    weight = models.FloatField(default=1.0)
+
+    class Meta:
+        ordering = ["-weight", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.style} × {self.weight:g}"

@@ -1,0 +1,150 @@
+"""API representations. Serializers validate and represent; services do the saving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from rest_framework import serializers
+
+from gallery.models import Photo, Render, RenderMethod, Style
+
+
+def _url(request: Any, name: str, pk: int) -> str:
+    path = reverse(name, args=[pk])
+    return request.build_absolute_uri(path) if request else path
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    image_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Photo
+        fields = ["id", "original_name", "width", "height", "taken_at", "created", "image_url", "thumbnail_url"]
+        read_only_fields = fields
+
+    def get_image_url(self, photo: Photo) -> str:
+        return _url(self.context.get("request"), "gallery:photo-file", photo.pk)
+
+    def get_thumbnail_url(self, photo: Photo) -> str:
+        return _url(self.context.get("request"), "gallery:photo-thumb", photo.pk)
+
+
+class PhotoUploadSerializer(serializers.Serializer):
+    images = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), help_text="One or more JPEG, PNG or WebP files."
+    )
+
+
+class PhotoUploadResultSerializer(serializers.Serializer):
+    photo = PhotoSerializer()
+    duplicate = serializers.BooleanField(help_text="True when this file was already in the gallery.")
+
+
+class StyleSerializer(serializers.ModelSerializer):
+    thumbnail_url = serializers.SerializerMethodField()
+    is_global = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Style
+        fields = ["id", "kind", "name", "preset_id", "is_global", "thumbnail_url", "created"]
+        read_only_fields = fields
+
+    def get_thumbnail_url(self, style: Style) -> str | None:
+        if not style.thumbnail:
+            return None
+        return _url(self.context.get("request"), "gallery:style-thumb", style.pk)
+
+
+class StyleUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(allow_empty_file=True, help_text="A painting or any picture (JPEG, PNG, WebP).")
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+
+
+class BlendItemSerializer(serializers.Serializer):
+    style = serializers.IntegerField(help_text="A style id (see /styles/).")
+    weight = serializers.FloatField(default=1.0, min_value=0.0, help_text="Relative weight, ≥ 0.")
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Blend of two presets",
+            value={
+                "photo": 1,
+                "method": "preset",
+                "styles": [{"style": 3, "weight": 0.7}, {"style": 9, "weight": 0.3}],
+                "params": {"strength": 0.9, "preserve_color": False},
+            },
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Gatys, draft quality",
+            value={"photo": 1, "method": "gatys", "styles": [{"style": 30}], "params": {"quality": "draft", "seed": 7}},
+            request_only=True,
+        ),
+    ]
+)
+class RenderCreateSerializer(serializers.Serializer):
+    photo = serializers.IntegerField()
+    method = serializers.ChoiceField(choices=RenderMethod.choices)
+    styles = BlendItemSerializer(many=True, allow_empty=False)
+    params = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="preset/arbitrary/fast: strength (0..1), preserve_color, max_side. gatys: quality "
+        "(draft|standard|best), size, iterations, content_weight, style_weight, tv_weight, optimizer "
+        "(lbfgs|adam), init (content|noise|style), pooling (max|avg), color (none|luminance|histogram), "
+        "style_scale, content_layers, style_layers, seed.",
+    )
+
+
+class RenderSerializer(serializers.ModelSerializer):
+    styles = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
+    result_url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Render
+        fields = [
+            "id",
+            "photo",
+            "method",
+            "styles",
+            "params",
+            "status",
+            "progress",
+            "iteration",
+            "error",
+            "notice",
+            "estimated_seconds",
+            "device",
+            "seed",
+            "width",
+            "height",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "status_url",
+            "result_url",
+            "preview_url",
+        ]
+        read_only_fields = fields
+
+    def get_styles(self, render: Render) -> list[dict[str, Any]]:
+        return [
+            {"style": rs.style_id, "name": rs.style.name if rs.style else None, "weight": rs.weight}
+            for rs in render.blend.all()
+        ]
+
+    def get_status_url(self, render: Render) -> str:
+        return _url(self.context.get("request"), "api-render-detail", render.pk)
+
+    def get_result_url(self, render: Render) -> str | None:
+        return _url(self.context.get("request"), "gallery:render-file", render.pk) if render.result else None
+
+    def get_preview_url(self, render: Render) -> str | None:
+        return _url(self.context.get("request"), "gallery:render-preview", render.pk) if render.preview else None

@@ -1,0 +1,264 @@
+"""Gallery workflows: photos in, styles, renders out. Views and jobs call these; nothing else writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import django_rq
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from redis.exceptions import RedisError
+
+from gallery import imaging, options
+from gallery.models import Photo, Render, RenderMethod, RenderStyle, Style, StyleKind
+from nstsite import jobs
+from nstsite.models import TaskStatus
+
+log = logging.getLogger(__name__)
+
+
+# --- photos ----------------------------------------------------------------------------------
+
+
+def photo_create(*, owner: Any, upload: UploadedFile) -> tuple[Photo, bool]:
+    """Store one validated upload; returns ``(photo, created)``.
+
+    A file this user already uploaded is recognised by its hash and the existing photo comes back
+    with ``created=False``. Raises :class:`imaging.UploadError` with a user-facing message.
+    """
+    return photos_create(owner=owner, uploads=[upload])[0]
+
+
+def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[Photo, bool]]:
+    """All-or-nothing: every file is validated before any is stored."""
+    if not uploads:
+        raise imaging.UploadError("Choose at least one photo to upload.")
+    if len(uploads) > settings.UPLOAD_MAX_FILES:
+        raise imaging.UploadError(f"Upload at most {settings.UPLOAD_MAX_FILES} photos at a time.")
+    cleaned = [(upload, imaging.read_upload(upload)) for upload in uploads]
+    results: list[tuple[Photo, bool]] = []
+    stored: list[Photo] = []
+    try:
+        with transaction.atomic():
+            for upload, clean in cleaned:
+                existing = owner.photos.filter(content_hash=clean.sha256).first()
+                if existing is not None:
+                    results.append((existing, False))
+                    continue
+                photo = Photo(
+                    owner=owner,
+                    original_name=(upload.name or "")[:255],
+                    content_hash=clean.sha256,
+                    taken_at=clean.taken_at,
+                )
+                photo.image.save("p", imaging.encode(clean.image, clean.format), save=False)
+                stored.append(photo)
+                photo.thumbnail.save("t.jpg", imaging.thumbnail(clean.image), save=False)
+                photo.save()
+                results.append((photo, True))
+                if settings.FACES_DETECT_ON_UPLOAD:
+                    from faces.services import face_scan_create
+
+                    face_scan_create(photo=photo)
+    except IntegrityError:
+        # The same file arrived twice at once (two tabs): keep nothing from this request.
+        _delete_files(stored)
+        raise imaging.UploadError("This photo is being uploaded already; refresh the gallery.") from None
+    except BaseException:
+        _delete_files(stored)
+        raise
+    return results
+
+
+def photo_delete(*, photo: Photo) -> None:
+    """Delete a photo, its renders, its faces and every file they had."""
+    from faces.services import photo_faces_delete
+
+    photo_faces_delete(photo=photo)
+    renders = list(photo.renders.all())
+    with transaction.atomic():
+        photo.delete()
+    for render in renders:
+        _delete_render_files(render)
+    _delete_files([photo])
+
+
+def _delete_files(photos: Iterable[Photo]) -> None:
+    for photo in photos:
+        for field in (photo.image, photo.thumbnail):
+            if field:
+                field.storage.delete(field.name)
+
+
+def user_photos(user: Any) -> QuerySet[Photo]:
+    return Photo.objects.filter(owner=user)
+
+
+# --- styles ----------------------------------------------------------------------------------
+
+
+def visible_styles(user: Any) -> QuerySet[Style]:
+    return Style.objects.filter(Q(owner__isnull=True) | Q(owner=user))
+
+
+def style_create(*, owner: Any, upload: UploadedFile, name: str = "") -> Style:
+    """A painting (any image) to use as a style; stored clean like photos."""
+    clean = imaging.read_upload(upload)
+    style = Style(kind=StyleKind.IMAGE, owner=owner, name=(name or upload.name or "My style")[:120])
+    style.image.save("s", imaging.encode(clean.image, clean.format), save=False)
+    try:
+        style.thumbnail.save("t.jpg", imaging.thumbnail(clean.image, 256), save=False)
+        style.save()
+    except BaseException:
+        for field in (style.image, style.thumbnail):
+            if field:
+                field.storage.delete(field.name)
+        raise
+    return style
+
+
+def style_delete(*, style: Style) -> None:
+    files = [f for f in (style.image, style.thumbnail, style.checkpoint) if f]
+    style.delete()
+    for field in files:
+        field.storage.delete(field.name)
+
+
+def presets_ensure_thumbnails() -> None:
+    """Create the global preset styles and have a worker draw any missing thumbnails (once)."""
+    from ml.style.presets import PRESETS
+
+    for preset in PRESETS:
+        Style.objects.get_or_create(preset_id=preset.id, defaults={"kind": StyleKind.PRESET, "name": preset.name})
+    if Style.objects.filter(kind=StyleKind.PRESET, thumbnail="").exists():
+        from gallery.jobs import presets_render_thumbnails
+
+        def _send() -> None:
+            try:
+                django_rq.get_queue("style").enqueue(presets_render_thumbnails, job_id="preset-thumbnails")
+            except RedisError:
+                log.warning("could not enqueue preset thumbnails; they will be drawn on the next start")
+
+        transaction.on_commit(_send)
+
+
+# --- renders ---------------------------------------------------------------------------------
+
+
+def render_create(
+    *,
+    owner: Any,
+    photo: Photo,
+    method: str,
+    blend: Sequence[tuple[Style, float]],
+    params: dict[str, Any] | None = None,
+) -> Render:
+    """Validate and queue a render. ``blend`` is ``[(style, weight), ...]`` of styles ``owner`` may use.
+
+    Raises ``ValidationError`` (with field names) for anything a user could fix.
+    """
+    if photo.owner_id != owner.pk:
+        raise ValidationError({"photo": "Unknown photo."})
+    if method not in RenderMethod.values:
+        raise ValidationError({"method": f"Choose one of: {', '.join(RenderMethod.values)}."})
+    _check_blend(owner, method, blend)
+    clean = options.parse(method, params or {})
+    render = Render(owner=owner, photo=photo, method=method, params=clean)
+    if method == RenderMethod.GATYS:
+        _fit_gatys(render, photo)
+    with transaction.atomic():
+        render.save()
+        RenderStyle.objects.bulk_create(RenderStyle(render=render, style=s, weight=w) for s, w in blend)
+        _enqueue(render)
+    return render
+
+
+def _check_blend(owner: Any, method: str, blend: Sequence[tuple[Style, float]]) -> None:
+    if not blend:
+        raise ValidationError({"styles": "Choose at least one style."})
+    visible = set(visible_styles(owner).filter(pk__in=[s.pk for s, _ in blend]).values_list("pk", flat=True))
+    if any(s.pk not in visible for s, _ in blend):
+        raise ValidationError({"styles": "Unknown style."})
+    if any(w < 0 for _, w in blend) or sum(w for _, w in blend) <= 0:
+        raise ValidationError({"styles": "Blend weights must be zero or more, and at least one above zero."})
+    kinds = {s.kind for s, _ in blend}
+    wanted = {
+        RenderMethod.PRESET: ({StyleKind.PRESET}, None, "Presets blend only with presets."),
+        RenderMethod.ARBITRARY: ({StyleKind.IMAGE}, 1, "Any-painting style takes exactly one style image."),
+        RenderMethod.GATYS: ({StyleKind.IMAGE}, None, "Gatys takes one or more style images."),
+        RenderMethod.FAST: ({StyleKind.FAST}, 1, "Choose one trained fast model."),
+    }[RenderMethod(method)]
+    allowed, count, message = wanted
+    if not kinds <= allowed or (count is not None and len(blend) != count):
+        raise ValidationError({"styles": message})
+
+
+def _fit_gatys(render: Render, photo: Photo) -> None:
+    """Estimate on this machine's device; downscale until the render fits the time limit, or refuse."""
+    from gallery.engines import device
+    from ml.style.estimate import estimate
+
+    params = requested = options.gatys_params(render.params)
+    cost = estimate(params, (photo.width, photo.height), device())
+    while cost.seconds > settings.STYLE_GATYS_MAX_SECONDS and params.size > 128:
+        params = dataclasses.replace(params, size=max(128, int(params.size * 0.75)))
+        cost = estimate(params, (photo.width, photo.height), device())
+    if cost.seconds > settings.STYLE_GATYS_MAX_SECONDS:
+        raise ValidationError(
+            {"params": "This would take too long on this server even at 128 px; use fewer iterations."}
+        )
+    if params.size < requested.size:
+        render.notice = f"Reduced to {params.size} px so it finishes within the time limit."
+        render.params = {**render.params, "size": params.size}
+    render.estimated_seconds = cost.seconds
+    render.seed = params.seed
+
+
+def _enqueue(render: Render) -> None:
+    from gallery.jobs import on_render_failure, render_run
+
+    timeout = settings.JOB_TIMEOUT_STYLE
+    jobs.enqueue("style", render_run, Render, render.pk, on_failure=on_render_failure, job_timeout=timeout)
+
+
+def render_cancel(*, render: Render) -> bool:
+    """Stop a queued or running render; a running one stops before its next iteration."""
+    return Render.cancel(render.pk)
+
+
+def render_retry(*, render: Render) -> Render:
+    """Run a failed or cancelled render again, with the same settings."""
+    if render.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+        raise ValidationError("Only failed or cancelled renders can be retried.")
+    with transaction.atomic():
+        updated = Render.objects.filter(pk=render.pk, status=render.status).update(
+            status=TaskStatus.QUEUED, error="", progress=0.0, iteration=0, started_at=None, finished_at=None
+        )
+        if updated:
+            _enqueue(render)
+    render.refresh_from_db()
+    return render
+
+
+def render_rerun(*, render: Render, params: dict[str, Any]) -> Render:
+    """A new render of the same photo and styles with changed settings."""
+    blend = [(rs.style, rs.weight) for rs in render.blend.select_related("style") if rs.style]
+    return render_create(owner=render.owner, photo=render.photo, method=render.method, blend=blend, params=params)
+
+
+def render_delete(*, render: Render) -> None:
+    Render.cancel(render.pk)
+    render.delete()
+    _delete_render_files(render)
+
+
+def _delete_render_files(render: Render) -> None:
+    for field in (render.result, render.preview):
+        if field:
+            field.storage.delete(field.name)

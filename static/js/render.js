@@ -1,0 +1,35 @@
+// Render page: follow a queued/running render without reloading, and the before/after slider.
+(function () {
+  const live = document.getElementById("render-live");
+  if (!live) return;
+  const slider = document.getElementById("compare-slider");
+  if (slider) {
+    const before = document.getElementById("compare-before");
+    const move = () => { before.style.width = slider.value + "%"; };
+    slider.addEventListener("input", move);
+    move();
+  }
+  if (!["queued", "running"].includes(live.dataset.status)) return;
+  const bar = document.getElementById("progress-bar");
+  const text = document.getElementById("progress-text");
+  const preview = document.getElementById("preview");
+  let lastPreview = null;
+  function poll() {
+    fetch(live.dataset.statusUrl, { headers: { Accept: "application/json" } })
+      .then((r) => r.json())
+      .then((render) => {
+        bar.style.width = Math.round(100 * render.progress) + "%";
+        const step = render.iteration ? " · iteration " + render.iteration : "";
+        text.textContent = render.status === "queued" ? "Waiting for a worker…" : "Running: " + Math.round(100 * render.progress) + "%" + step;
+        if (render.preview_url && render.iteration !== lastPreview) {
+          lastPreview = render.iteration;
+          preview.src = preview.dataset.src + "?i=" + render.iteration;
+          preview.hidden = false;
+        }
+        if (["queued", "running"].includes(render.status)) setTimeout(poll, 1000);
+        else window.location.reload();
+      })
+      .catch(() => setTimeout(poll, 3000));
+  }
+  poll();
+})();
