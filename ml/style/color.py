@@ -73,6 +73,7 @@ def match_color(source: torch.Tensor, target: torch.Tensor, eps: float = 1e-5) -
     The linear map ``A = Σt^½ Σs^-½`` (symmetric square roots via eigendecomposition) is the one
     Gatys et al. use to recolour the style image before transfer.
     """
+
     def stats(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         pixels = image.reshape(3, -1).double()
         mean = pixels.mean(dim=1, keepdim=True)

@@ -49,7 +49,9 @@ class ConditionalInstanceNorm(nn.Module):
 class ConvCIN(nn.Module):
     """[nearest ×2 upsample] → reflect pad → conv (no bias) → conditional instance norm."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int = 1, upsample: bool = False) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel: int, stride: int = 1, upsample: bool = False
+    ) -> None:
         super().__init__()
         self.w = nn.Parameter(torch.empty(out_channels, in_channels, kernel, kernel))
         nn.init.kaiming_normal_(self.w, nonlinearity="relu")

@@ -1,0 +1,131 @@
+"""Options for Gatys style transfer, with quality presets. Plain data; no torch needed to build one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+Optimizer = Literal["lbfgs", "adam"]
+Init = Literal["content", "noise", "style"]
+ColorMode = Literal["none", "luminance", "histogram"]
+
+DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+
+
+@dataclass(frozen=True)
+class GatysParams:
+    """Everything that shapes a Gatys render (Gatys, Ecker, Bethge, CVPR 2016, and the 2017 follow-up).
+
+    Losses: ``content_weight`` (α) × content MSE on ``content_layers`` + ``style_weight`` (β) × Σ
+    layer weight × Gram MSE on ``style_layers`` (Grams normalised by C·H·W) + ``tv_weight`` ×
+    total variation of the image (pixels in ``[0, 1]``). Only the ratio α/β matters for the
+    balance (:attr:`ratio`); the defaults (1 : 1e6) suit these normalisations.
+
+    Sizes: ``size`` is the output's longest side. ``levels`` > 1 renders coarse-to-fine (each level
+    doubles the size, starting from ``size / 2^(levels-1)``, initialised from the previous level);
+    ``None`` picks enough levels that the first is at most ``level_size`` px. Later levels get half
+    the previous level's iterations. ``memory_budget`` (bytes, ``None`` = automatic) bounds the peak:
+    a level that would exceed it runs with gradient checkpointing, and if even that is too much the
+    render stops at the previous level and is carried to full size by guided upsampling.
+
+    ``color``: ``"luminance"`` transfers luminance only and keeps the photo's colours;
+    ``"histogram"`` recolours the style images to the photo's colour statistics first.
+    ``style_scale`` resizes the style images relative to the output (bigger → larger brush strokes).
+
+    Early stop: after ``plateau_patience`` iterations, the render stops when the loss improved by
+    less than ``plateau_tolerance`` (relative) over the last ``plateau_patience`` iterations; 0 disables.
+    ``seed`` makes CPU runs bit-for-bit reproducible (noise init and any randomness).
+    """
+
+    size: int = 512
+    iterations: int = 400
+    optimizer: Optimizer = "lbfgs"
+    learning_rate: float | None = None  # None: 1.0 for L-BFGS (step scale), 0.02 for Adam (pixels in [0, 1])
+    content_layers: tuple[str, ...] = ("conv4_2",)
+    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    style_layer_weights: tuple[float, ...] | None = None  # None: equal, summing to 1
+    content_weight: float = 1.0
+    style_weight: float = 1e6
+    tv_weight: float = 1.0
+    init: Init = "content"
+    pooling: Literal["max", "avg"] = "max"
+    color: ColorMode = "none"
+    style_scale: float = 1.0
+    levels: int | None = 1
+    level_size: int = 512
+    memory_budget: int | None = None
+    plateau_tolerance: float = 0.0
+    plateau_patience: int = 25
+    lbfgs_history: int = 100
+    # None = fixed unit steps like jcjohnson/neural-style (one VGG evaluation per iteration);
+    # "strong_wolfe" guarantees descent but costs 1-25 evaluations per iteration.
+    line_search: Literal["strong_wolfe"] | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.size < 16:
+            raise ValueError(f"size must be at least 16 px, got {self.size}")
+        if self.iterations < 1:
+            raise ValueError("iterations must be at least 1")
+        if self.optimizer not in ("lbfgs", "adam"):
+            raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {self.optimizer!r}")
+        if self.init not in ("content", "noise", "style"):
+            raise ValueError(f"init must be content, noise or style, got {self.init!r}")
+        if self.color not in ("none", "luminance", "histogram"):
+            raise ValueError(f"color must be none, luminance or histogram, got {self.color!r}")
+        if not self.content_layers or not self.style_layers:
+            raise ValueError("at least one content layer and one style layer are needed")
+        if self.style_layer_weights is not None and len(self.style_layer_weights) != len(self.style_layers):
+            raise ValueError("style_layer_weights needs one weight per style layer")
+        if min(self.content_weight, self.style_weight, self.tv_weight) < 0:
+            raise ValueError("loss weights must not be negative")
+        if not 0.05 <= self.style_scale <= 4.0:
+            raise ValueError("style_scale must be between 0.05 and 4")
+        if self.levels is not None and self.levels < 1:
+            raise ValueError("levels must be at least 1 (or None for automatic)")
+
+    @property
+    def ratio(self) -> float:
+        """α/β, the content-to-style ratio of the paper (its figures use 1e-3 ... 1e-4 with their normalisation)."""
+        return self.content_weight / self.style_weight if self.style_weight else float("inf")
+
+    def with_ratio(self, ratio: float) -> GatysParams:
+        """A copy with ``style_weight = content_weight / ratio``."""
+        return replace(self, style_weight=self.content_weight / ratio)
+
+    def layer_weights(self) -> tuple[float, ...]:
+        """Per-style-layer weights, normalised to sum 1."""
+        weights = self.style_layer_weights or tuple(1.0 for _ in self.style_layers)
+        total = sum(weights)
+        if total <= 0:
+            raise ValueError("style layer weights must not all be zero")
+        return tuple(w / total for w in weights)
+
+    @property
+    def lr(self) -> float:
+        return self.learning_rate if self.learning_rate is not None else (1.0 if self.optimizer == "lbfgs" else 0.02)
+
+    def level_sizes(self) -> list[int]:
+        """Longest side per level, coarse to fine, e.g. ``[512, 1024, 2048]`` for size 2048 and level_size 512."""
+        levels = self.levels
+        if levels is None:
+            levels = 1
+            while self.size / 2 ** (levels - 1) > self.level_size:
+                levels += 1
+        return [max(16, round(self.size / 2 ** (levels - 1 - i))) for i in range(levels)]
+
+    def level_iterations(self) -> list[int]:
+        """Iterations per level: the coarsest gets ``iterations``, each finer level half the previous (≥ 1)."""
+        return [max(1, self.iterations // 2**i) for i in range(len(self.level_sizes()))]
+
+    @classmethod
+    def for_quality(cls, quality: str, **overrides: object) -> GatysParams:
+        """Preset options: ``"draft"`` (fast preview), ``"standard"`` or ``"best"`` (coarse-to-fine to 1024 px)."""
+        presets: dict[str, dict[str, object]] = {
+            "draft": {"size": 384, "iterations": 150, "plateau_tolerance": 1e-3, "plateau_patience": 15},
+            "standard": {"size": 512, "iterations": 400, "plateau_tolerance": 2e-4},
+            "best": {"size": 1024, "iterations": 800, "levels": None, "pooling": "avg", "plateau_tolerance": 5e-5},
+        }
+        if quality not in presets:
+            raise ValueError(f"quality must be one of {', '.join(presets)}, got {quality!r}")
+        return cls(**{**presets[quality], **overrides})  # type: ignore[arg-type]
