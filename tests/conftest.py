@@ -80,14 +80,17 @@ def queues() -> Iterator[dict[str, object]]:
     import django_rq
     from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
+    from rq.job import Job
+
     def _empty() -> None:
         for name in QUEUES:
             queue = django_rq.get_queue(name)
             queue.empty()
             for registry in (FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry):
                 reg = registry(queue=queue)
-                for job_id in reg.get_job_ids():
-                    reg.remove(job_id, delete_job=True)
+                for job_id in reg.get_job_ids(cleanup=False) if registry is StartedJobRegistry else reg.get_job_ids():
+                    queue.connection.delete(Job.key_for(job_id))
+                queue.connection.delete(reg.key)
 
     _empty()
     yield {name: django_rq.get_queue(name) for name in QUEUES}

@@ -122,9 +122,7 @@ def align_face(
     )
 
 
-def crop_thumbnail(
-    image: Image.Image, box: Sequence[float], size: int = 160, margin: float = 0.3
-) -> Image.Image:
+def crop_thumbnail(image: Image.Image, box: Sequence[float], size: int = 160, margin: float = 0.3) -> Image.Image:
     """A square ``size``×``size`` RGB crop around ``box`` (x1, y1, x2, y2) for showing in the UI.
 
     The square's side is the box's longer side plus ``margin`` of it on each side; it is not

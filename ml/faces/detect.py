@@ -57,7 +57,8 @@ class DetectedFace:
 class FaceDetector:
     """MTCNN face detector; build once per process and reuse (the networks load on construction).
 
-    ``min_face_size`` is in pixels of the original image; ``thresholds`` are the P-Net, R-Net and
+    ``min_face_size`` is in pixels of the original image (the longer box side; smaller faces are
+    not reported); ``thresholds`` are the P-Net, R-Net and
     O-Net probability cut-offs inside the cascade (facenet-pytorch's defaults); ``min_score`` is
     the final cut-off applied to O-Net's probability; images whose longer side exceeds
     ``max_side`` are downscaled to it for detection. ``factor`` is the pyramid's scale step.
@@ -136,8 +137,11 @@ class FaceDetector:
         self, boxes: np.ndarray, points: np.ndarray, scale: float, width: int, height: int
     ) -> list[DetectedFace]:
         faces = []
-        for box, landmarks in zip(np.asarray(boxes, dtype=np.float64).reshape(-1, 5),
-                                  np.asarray(points, dtype=np.float64).reshape(-1, 5, 2), strict=True):
+        for box, landmarks in zip(
+            np.asarray(boxes, dtype=np.float64).reshape(-1, 5),
+            np.asarray(points, dtype=np.float64).reshape(-1, 5, 2),
+            strict=True,
+        ):
             score = float(box[4])
             if score < self.min_score:
                 continue
@@ -145,10 +149,28 @@ class FaceDetector:
             clipped = (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
             if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
                 continue
-            faces.append(DetectedFace(
-                box=clipped,
-                score=score,
-                landmarks=[(float(x) / scale, float(y) / scale) for x, y in landmarks],
-            ))
+            # The pyramid's start scale is only a hint (P-Net's box regression still reports smaller
+            # faces), so the minimum size is also enforced on the result.
+            if max(x2 - x1, y2 - y1) < self.min_face_size:
+                continue
+            faces.append(
+                DetectedFace(
+                    box=clipped,
+                    score=score,
+                    landmarks=[(float(x) / scale, float(y) / scale) for x, y in landmarks],
+                )
+            )
         faces.sort(key=lambda face: face.score, reverse=True)
         return faces
+
+
+_shared: dict[str, FaceDetector] = {}
+
+
+def get_detector(device: str | torch.device | None = None) -> FaceDetector:
+    """A process-wide :class:`FaceDetector` with default settings on ``device`` (built on first use)."""
+    resolved = device if isinstance(device, torch.device) else pick_device(device)
+    key = str(resolved)
+    if key not in _shared:
+        _shared[key] = FaceDetector(device=resolved)
+    return _shared[key]

@@ -75,8 +75,9 @@ def level_cost(params: GatysParams, width: int, height: int, *, checkpointing: b
 
 
 @functools.lru_cache(maxsize=8)
+@functools.cache
 def device_flops(device_name: str) -> float:
-    """Sustained conv FLOP/s of ``device_name``, measured once (a 3×3 conv at 64 channels, ~0.2 s)."""
+    """Sustained conv FLOP/s of ``device_name``, measured once per process (a 3×3 conv at 64 channels, ~0.2 s)."""
     device = torch.device(device_name)
     x = torch.randn(1, 64, 128, 128, device=device)
     weight = torch.randn(64, 64, 3, 3, device=device)

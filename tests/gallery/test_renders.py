@@ -1,0 +1,275 @@
+"""Renders end to end: real queue, real burst worker, real preset network and engines."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
+from PIL import Image
+
+from gallery import services
+from gallery.models import Photo, Render, Style, StyleKind
+from nstsite.models import TaskStatus
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def photo(user, content_jpeg) -> Photo:
+    photo, _ = services.photo_create(owner=user, upload=SimpleUploadedFile("tubingen.jpg", content_jpeg, "image/jpeg"))
+    return photo
+
+
+@pytest.fixture
+def presets() -> list[Style]:
+    services.presets_sync()
+    return list(Style.objects.filter(kind=StyleKind.PRESET).order_by("preset_id"))
+
+
+@pytest.fixture(autouse=True)
+def _generous_gatys_limit(settings):  # type: ignore[no-untyped-def]
+    # The engine's estimate is pessimistic at tiny sizes; these tests use tiny sizes on purpose.
+    settings.STYLE_GATYS_MAX_SECONDS = 10**6
+
+
+@pytest.fixture
+def painting(user, style_jpeg) -> Style:
+    return services.style_create(owner=user, upload=SimpleUploadedFile("starry.jpg", style_jpeg, "image/jpeg"))
+
+
+def pixels(field_or_bytes) -> np.ndarray:  # type: ignore[no-untyped-def]
+    data = field_or_bytes if isinstance(field_or_bytes, bytes) else field_or_bytes.open("rb").read()
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float32)
+
+
+def test_a_preset_render_through_the_api_produces_a_different_image(user_api, photo, presets, queues, run_worker):
+    response = user_api.post(
+        "/api/v1/renders/",
+        {"photo": photo.pk, "method": "preset", "styles": [{"style": presets[3].pk, "weight": 1}],
+         "params": {"max_side": 384}},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 202, response.json()
+    assert response["Location"].endswith(f"/api/v1/renders/{response.json()['id']}/")
+    assert response.json()["status"] == "queued"
+    assert queues["style"].count >= 1
+    run_worker("style")
+    status = user_api.get(response["Location"]).json()
+    assert status["status"] == "succeeded", status
+    assert status["progress"] == 1.0 and status["device"].startswith("cpu")
+    result = b"".join(user_api.get(status["result_url"]).streaming_content)
+    styled = pixels(result)
+    original = np.asarray(Image.open(photo.image.open("rb")).convert("RGB").resize(styled.shape[1::-1]), np.float32)
+    assert max(styled.shape[:2]) == 384
+    assert np.abs(styled - original).mean() > 20  # clearly repainted, not a copy
+    download = user_api.get(status["result_url"] + "?download=1")
+    assert "attachment" in download["Content-Disposition"]
+
+
+def test_the_preset_thumbnails_are_drawn_by_a_job(queues, run_worker):
+    services.presets_ensure_thumbnails()
+    assert queues["style"].count == 1
+    assert not Style.objects.filter(kind=StyleKind.PRESET).exclude(thumbnail="").exists()
+    run_worker("style")
+    thumbs = Style.objects.filter(kind=StyleKind.PRESET).exclude(thumbnail="")
+    assert thumbs.count() == 26
+    first, second = (pixels(s.thumbnail) for s in thumbs.order_by("preset_id")[:2])
+    assert np.abs(first - second).mean() > 5  # each preset's thumbnail is its own
+
+
+def test_a_blend_render_through_the_web_page(client, user, photo, presets, queues, run_worker):
+    client.force_login(user)
+    response = client.post(
+        f"/photos/{photo.pk}/stylize/",
+        {"method": "preset", f"weight_{presets[0].pk}": "0.5", f"weight_{presets[5].pk}": "0.5", "strength": "0.8",
+         "max_side": "512"},
+    )  # fmt: skip
+    render = Render.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/renders/{render.pk}/"
+    assert sorted(rs.style_id for rs in render.blend.all()) == sorted([presets[0].pk, presets[5].pk])
+    run_worker("style")
+    render.refresh_from_db()
+    assert render.status == TaskStatus.SUCCEEDED and render.result
+    page = client.get(f"/renders/{render.pk}/").content.decode()
+    assert 'id="compare-slider"' in page and f"/renders/{render.pk}/result" in page
+
+
+def test_an_arbitrary_render_uses_the_painting(user_api, photo, painting, queues, run_worker):
+    response = user_api.post(
+        "/api/v1/renders/",
+        {"photo": photo.pk, "method": "arbitrary", "styles": [{"style": painting.pk}], "params": {"max_side": 256}},
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    run_worker("style")
+    render = Render.objects.get()
+    assert render.status == TaskStatus.SUCCEEDED, render.error
+    assert max(render.width, render.height) == 256
+
+
+BAD_REQUESTS = {
+    "unknown style id": lambda p, s: {"photo": p, "method": "preset", "styles": [{"style": 999999}]},
+    "negative blend weight": lambda p, s: {"photo": p, "method": "preset", "styles": [{"style": s, "weight": -1}]},
+    "all weights zero": lambda p, s: {"photo": p, "method": "preset", "styles": [{"style": s, "weight": 0}]},
+    "missing styles": lambda p, s: {"photo": p, "method": "preset"},
+    "missing method": lambda p, s: {"photo": p, "styles": [{"style": s}]},
+    "unknown method": lambda p, s: {"photo": p, "method": "magic", "styles": [{"style": s}]},
+    "strength above 1": lambda p, s: {"photo": p, "method": "preset", "styles": [{"style": s}], "params": {"strength": 3}},
+    "a preset for gatys": lambda p, s: {"photo": p, "method": "gatys", "styles": [{"style": s}]},
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS), ids=list(BAD_REQUESTS))
+def test_bad_render_requests_get_a_clear_400_and_nothing_is_queued(user_api, photo, presets, queues, case):
+    response = user_api.post("/api/v1/renders/", BAD_REQUESTS[case](photo.pk, presets[0].pk), format="json")
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and (error.get("fields") or error["message"])
+    assert Render.objects.count() == 0
+    assert queues["style"].count == 0
+
+
+def test_a_gatys_render_reports_progress_and_can_be_cancelled(user, photo, painting, queues, run_worker):
+    render = services.render_create(
+        owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)],
+        params={"quality": "draft", "size": 96, "iterations": 2000, "optimizer": "adam"},
+    )  # fmt: skip
+    seen: list[tuple[str, float, int]] = []
+
+    def watch_then_cancel() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            row = Render.objects.get(pk=render.pk)
+            seen.append((row.status, row.progress, row.iteration))
+            if row.status == TaskStatus.RUNNING and row.iteration >= 3:
+                services.render_cancel(render=row)
+                return
+            time.sleep(0.1)
+
+    def watch() -> None:
+        try:
+            watch_then_cancel()
+        finally:
+            connections.close_all()  # this thread's connection, or the test database cannot be dropped
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.monotonic()
+    run_worker("style")
+    watcher.join()
+    render.refresh_from_db()
+    assert render.status == TaskStatus.CANCELLED
+    assert not render.result
+    assert any(status == "running" and it >= 3 and 0 < progress < 1 for status, progress, it in seen)
+    assert render.iteration < 2000 and time.monotonic() - started < 120
+
+
+def test_a_gatys_render_finishes_and_labels_random_weights(user, photo, painting, queues, run_worker):
+    render = services.render_create(
+        owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)],
+        params={"quality": "draft", "size": 64, "iterations": 6, "seed": 5},
+    )  # fmt: skip
+    run_worker("style")
+    render.refresh_from_db()
+    assert render.status == TaskStatus.SUCCEEDED, render.error
+    assert max(render.width, render.height) == 64
+    assert "random VGG weights" in render.device
+    assert render.seed == 5
+
+
+def test_a_gatys_render_too_big_for_the_worker_is_downscaled_with_a_notice(user, photo, painting, settings):
+    from gallery import engines, options
+    from ml.style.estimate import estimate
+
+    full = estimate(options.gatys_params({"quality": "best"}), (photo.width, photo.height), engines.device())
+    settings.STYLE_GATYS_MAX_SECONDS = int(full.seconds / 4)
+    render = services.render_create(
+        owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)], params={"quality": "best"}
+    )
+    assert render.params["size"] < 1024
+    assert "Reduced to" in render.notice
+    assert render.estimated_seconds <= settings.STYLE_GATYS_MAX_SECONDS
+
+
+def test_a_failed_render_can_be_retried(user_api, user, photo, presets, queues, run_worker):
+    render = services.render_create(owner=user, photo=photo, method="preset", blend=[(presets[1], 1.0)])
+    Render.fail(render.pk, "The worker processing this stopped unexpectedly.")
+    queues["style"].empty()
+    response = user_api.post(f"/api/v1/renders/{render.pk}/retry/")
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    run_worker("style")
+    render.refresh_from_db()
+    assert render.status == TaskStatus.SUCCEEDED and render.error == ""
+
+
+def test_redis_down_at_enqueue_fails_the_render_but_keeps_the_photo(user, photo, presets, settings):
+    import django_rq
+
+    from nstsite import jobs
+
+    original = django_rq.get_queue
+
+    def unreachable(name: str):  # type: ignore[no-untyped-def]
+        from rq import Queue
+
+        from redis import Redis
+
+        return Queue(name, connection=Redis(unix_socket_path="/nonexistent/redis.sock"))
+
+    django_rq.get_queue = unreachable
+    try:
+        render = services.render_create(owner=user, photo=photo, method="preset", blend=[(presets[0], 1.0)])
+    finally:
+        django_rq.get_queue = original
+    render.refresh_from_db()
+    assert render.status == TaskStatus.FAILED and render.error == jobs.QUEUE_DOWN
+    assert Photo.objects.filter(pk=photo.pk).exists()
+
+
+def test_a_worker_killed_mid_render_leaves_the_render_failed_with_a_reason(user, photo, painting, queues, settings):
+    settings.TASK_STALE_SECONDS = 3
+    render = services.render_create(
+        owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)],
+        params={"quality": "draft", "size": 96, "iterations": 2000, "optimizer": "adam"},
+    )  # fmt: skip
+    from django.db import connection
+
+    # The worker process must use the test database, not the one DATABASE_URL names.
+    database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+    env = {**os.environ, "DATABASE_URL": database_url, "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+           "TASK_HEARTBEAT_SECONDS": "1", "WORKER_WARMUP": "false", "STYLE_GATYS_RANDOM_WEIGHTS": "true"}  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "rqworker", "style", "--worker-class", "nstsite.worker.WarmWorker"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while Render.objects.get(pk=render.pk).iteration < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        row = Render.objects.get(pk=render.pk)
+        assert row.status == TaskStatus.RUNNING, row.error
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    time.sleep(settings.TASK_STALE_SECONDS + 1)
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    page = client.get(f"/renders/{render.pk}/").content.decode()  # looking at it runs the reaper
+    render.refresh_from_db()
+    assert render.status == TaskStatus.FAILED
+    assert "stopped unexpectedly" in render.error and "Retry" in render.error
+    assert "stopped unexpectedly" in page
