@@ -130,12 +130,17 @@ def style_delete(*, style: Style) -> None:
         field.storage.delete(field.name)
 
 
-def presets_ensure_thumbnails() -> None:
-    """Create the global preset styles and have a worker draw any missing thumbnails (once)."""
+def presets_sync() -> None:
+    """Create the global style rows of the engine's presets (idempotent)."""
     from ml.style.presets import PRESETS
 
     for preset in PRESETS:
         Style.objects.get_or_create(preset_id=preset.id, defaults={"kind": StyleKind.PRESET, "name": preset.name})
+
+
+def presets_ensure_thumbnails() -> None:
+    """Create the preset styles and have a worker draw any missing thumbnails (once)."""
+    presets_sync()
     if Style.objects.filter(kind=StyleKind.PRESET, thumbnail="").exists():
         from gallery.jobs import presets_render_thumbnails
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -44,7 +45,8 @@ def upload(request: HttpRequest) -> HttpResponse:
             if dupes:
                 messages.info(request, f"{dupes} {'were' if dupes > 1 else 'was'} already in your gallery.")
             return redirect("home")
-    return render(request, "gallery/upload.html", {"form": form})
+    limits = {"max_mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024), "max_files": settings.UPLOAD_MAX_FILES}
+    return render(request, "gallery/upload.html", {"form": form, **limits})
 
 
 @login_required

@@ -159,3 +159,39 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:  # type: igno
     page.fill("input[name=password]", password)
     page.click("main button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+@pytest.fixture
+def live_worker(transactional_db, settings, queues):  # type: ignore[no-untyped-def]
+    """A real worker process on both queues, using the test database and media folder.
+
+    For browser tests: the page under test enqueues jobs and this worker runs them, as in `make run`.
+    """
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "STYLE_GATYS_RANDOM_WEIGHTS": "true",
+        "WORKER_WARMUP": "true",
+        "FACES_DETECT_ON_UPLOAD": "true" if settings.FACES_DETECT_ON_UPLOAD else "false",
+    }
+    log = ARTIFACTS / "worker.log"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "rqworker", "style", "faces",
+             "--worker-class", "nstsite.worker.WarmWorker"],
+            env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        yield process
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -5,7 +5,11 @@
   const slider = document.getElementById("compare-slider");
   if (slider) {
     const before = document.getElementById("compare-before");
-    const move = () => { before.style.width = slider.value + "%"; };
+    const divider = document.getElementById("compare-divider");
+    const move = () => {
+      before.style.clipPath = "inset(0 " + (100 - slider.value) + "% 0 0)";
+      divider.style.left = slider.value + "%";
+    };
     slider.addEventListener("input", move);
     move();
   }

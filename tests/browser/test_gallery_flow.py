@@ -1,0 +1,81 @@
+"""The gallery as a person uses it, in headless Chromium against a live server and a real worker."""
+
+from __future__ import annotations
+
+import pytest
+
+from gallery import services
+from gallery.models import Photo, Render
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_sign_up_upload_stylize_compare_and_delete(page, live_worker, testdata, artifacts, settings):
+    settings.FACES_DETECT_ON_UPLOAD = False
+    services.presets_ensure_thumbnails()  # the worker draws them first, as on `make run`
+    shots = artifacts / "gallery"
+    shots.mkdir(exist_ok=True)
+
+    page.goto("/")
+    page.screenshot(path=shots / "01-landing.png")
+    page.click("text=Create a free account")
+    page.fill("input[name=username]", "painter")
+    page.fill("input[name=email]", "painter@example.com")
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.screenshot(path=shots / "02-signup.png")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("text=Welcome, painter")
+
+    page.goto("/upload/")
+    page.set_input_files("input[type=file]", [str(testdata / "style" / "content" / "golden_gate.jpg"),
+                                              str(testdata / "style" / "content" / "flowers.jpg")])  # fmt: skip
+    page.wait_for_selector("#upload-done:not([hidden])")
+    assert page.locator(".upload-list li.ok").count() == 2
+    page.screenshot(path=shots / "03-uploaded.png", full_page=True)
+    page.click(".upload-list li.ok a >> nth=0")
+    page.wait_for_selector("#stylize")
+    # Wait until the worker has drawn the preset thumbnails, then pick one by its picture.
+    for _ in range(60):
+        if page.locator(".preset img").count() >= 26:
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
+    page.click(".preset[data-preset='3'] img")
+    page.screenshot(path=shots / "04-photo-and-presets.png", full_page=True)
+    page.click("[data-panel=preset] button[type=submit]")
+
+    page.wait_for_selector("#render-live")
+    page.screenshot(path=shots / "05-progress.png")
+    page.wait_for_selector("#compare-slider", timeout=120_000)
+    render = Render.objects.get()
+    assert render.status == "succeeded"
+    page.screenshot(path=shots / "06-result.png", full_page=True)
+    page.locator("#compare-slider").fill("15")
+    clip = page.eval_on_selector("#compare-before", "el => el.style.clipPath")
+    assert clip == "inset(0px 85% 0px 0px)"
+    page.screenshot(path=shots / "07-compare-slider.png")
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-render")
+    page.wait_for_selector("text=Render deleted.")
+    assert not Render.objects.exists()
+    page.click("button:has-text('Delete photo')")
+    page.wait_for_selector("text=Photo deleted")
+    assert Photo.objects.count() == 1
+    page.screenshot(path=shots / "08-after-delete.png", full_page=True)
+
+
+def test_the_pages_work_on_a_phone(browser, live_server, user, artifacts):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    from tests.conftest import log_in
+
+    log_in(page, user.username)
+    page.goto("/upload/")
+    assert page.locator(".nav").is_hidden()  # collapsed behind the menu button
+    page.click(".nav-toggle-label")
+    assert page.locator(".nav").is_visible()
+    page.screenshot(path=artifacts / "gallery-phone-menu.png")
+    context.close()
