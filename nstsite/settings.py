@@ -259,6 +259,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"TaskStatusEnum": "nstsite.models.TaskStatus"},
 }
 
 # --- Security (production) -------------------------------------------------------------------
@@ -303,3 +304,17 @@ STYLE_GATYS_RANDOM_WEIGHTS = env_bool("STYLE_GATYS_RANDOM_WEIGHTS", TESTING)
 # downscaled until they fit, with a notice on the render.
 STYLE_GATYS_MAX_SECONDS = env_int("STYLE_GATYS_MAX_SECONDS", 1500)
 STYLE_MAX_SIDE = env_int("STYLE_MAX_SIDE", 2048)  # longest side of preset/arbitrary results
+
+# --- Faces (see faces/conf.py for how each is used) ---------------------------------------------
+
+FACES_EMBEDDER = env_str("FACES_EMBEDDER", "dlib-resnet-v1")
+FACES_DEVICE = env_str("FACES_DEVICE")  # empty: NSTSITE_DEVICE / automatic
+FACES_TARGET_FAR = float(env_str("FACES_TARGET_FAR", "0.001"))
+FACES_KNN = env_int("FACES_KNN", 5)  # nearest reference faces that vote
+FACES_EF_SEARCH = env_int("FACES_EF_SEARCH", 100)  # hnsw.ef_search; see docs/benchmarks.md
+FACES_MIN_FACE_SIZE = env_int("FACES_MIN_FACE_SIZE", 20)
+FACES_MIN_SCORE = float(env_str("FACES_MIN_SCORE", "0.9"))
+FACES_CLUSTER_MIN_FACES = env_int("FACES_CLUSTER_MIN_FACES", 3)
+FACES_CLUSTER_EPS = float(env_str("FACES_CLUSTER_EPS")) if env_str("FACES_CLUSTER_EPS") else None
+FACES_SUGGEST_FACTOR = float(env_str("FACES_SUGGEST_FACTOR", "1.25"))  # "maybe X?" up to threshold × this
+FACES_KEEP_UPLOAD_EMBEDDINGS = env_bool("FACES_KEEP_UPLOAD_EMBEDDINGS", False)

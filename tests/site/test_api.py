@@ -97,3 +97,15 @@ def test_the_openapi_schema_and_docs_are_served(client):
     assert "/api/v1/auth/token/" in body["paths"]
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
+
+
+def test_the_openapi_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--file", str(tmp_path / "schema.yml"), "--validate", "--fail-on-warn")
+    schema = (tmp_path / "schema.yml").read_text()
+    for path in ("/api/v1/photos/", "/api/v1/renders/", "/api/v1/styles/", "/api/v1/identify/", "/api/v1/verify/"):
+        assert f"{path}:" in schema
+    import re
+
+    assert not re.search(r"^\s+embeddings?:\s*$", schema, re.MULTILINE)  # no field ever carries one

@@ -1,0 +1,139 @@
+"""Admin for the people database. Deleting people always goes through the erasure service, so the
+bulk "delete selected" action also removes faces, embeddings, crops and enrollment photos."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from faces import services
+from faces.forms import MultipleFileField
+from faces.models import Calibration, Clustering, Face, FaceScan, PeopleEvent, Person, Suggestion, Verification
+
+
+class PersonAdminForm(forms.ModelForm):
+    enroll_photos = MultipleFileField(
+        required=False,
+        help_text="Photos of this person; each is scanned for the face "
+        "(choose on the person page when a photo has several).",
+    )
+
+    class Meta:
+        model = Person
+        fields = ["name", "notes", "hidden"]
+
+
+class FaceInline(admin.TabularInline):
+    model = Face
+    fk_name = "person"
+    extra = 0
+    can_delete = False
+    fields = ["thumb", "assignment", "distance", "embedder", "photo", "upload"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="face")
+    def thumb(self, face: Face) -> str:
+        return format_html('<img src="{}" width="64" height="64" alt="">', face.crop_url()) if face.crop else "—"
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    form = PersonAdminForm
+    list_display = ["name", "hidden", "face_count", "merged_into", "created"]
+    list_filter = ["hidden"]
+    search_fields = ["name"]
+    inlines = [FaceInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Person]:
+        return super().get_queryset(request).annotate(face_count=Count("faces"))
+
+    @admin.display(ordering="face_count")
+    def face_count(self, person: Person) -> int:
+        return person.face_count  # type: ignore[attr-defined]
+
+    def save_model(self, request: HttpRequest, obj: Person, form: forms.Form, change: bool) -> None:
+        if change:
+            services.person_update(
+                person=Person.objects.get(pk=obj.pk),
+                actor=request.user,
+                name=obj.name,
+                notes=obj.notes,
+                hidden=obj.hidden,
+            )
+            obj.refresh_from_db()
+        else:
+            created = services.person_create(name=obj.name, notes=obj.notes, actor=request.user)
+            obj.pk, obj.created, obj.updated = created.pk, created.created, created.updated
+            obj._state.adding = False
+        files = form.cleaned_data.get("enroll_photos") or []
+        if files:
+            scans, errors = services.person_enroll(person=obj, files=files, actor=request.user)
+            for error in errors:
+                self.message_user(request, error, messages.ERROR)
+            self.message_user(request, f"{len(scans)} photo(s) queued for enrollment.")
+
+    def delete_model(self, request: HttpRequest, obj: Person) -> None:
+        services.person_delete(person=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Person]) -> None:
+        services.people_delete(people=queryset, actor=request.user)
+
+
+@admin.register(Face)
+class FaceAdmin(admin.ModelAdmin):
+    list_display = ["id", "person", "assignment", "distance", "embedder", "owner", "photo", "upload", "created"]
+    list_filter = ["assignment", "embedder"]
+    search_fields = ["person__name", "owner__username"]
+    # The embedding is biometric data: never shown, never editable here.
+    exclude = ["embedding"]
+    readonly_fields = [
+        "owner",
+        "photo",
+        "upload",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "landmarks",
+        "score",
+        "crop",
+        "embedder",
+        "distance",
+    ]
+    raw_id_fields = ["person", "rejected", "suggestion", "assigned_by"]
+
+
+@admin.register(PeopleEvent)
+class PeopleEventAdmin(admin.ModelAdmin):
+    list_display = ["created", "action", "person_name", "other_name", "actor", "undone"]
+    list_filter = ["action"]
+    readonly_fields = [f.name for f in PeopleEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(FaceScan)
+class FaceScanAdmin(admin.ModelAdmin):
+    list_display = ["id", "owner", "photo", "upload", "status", "face_count", "embedder", "created"]
+    list_filter = ["status", "embedder"]
+
+
+admin.site.register(Verification, list_display=["id", "owner", "status", "same", "distance", "threshold", "created"])
+admin.site.register(Suggestion, list_display=["id", "kind", "status", "size", "person_a", "person_b", "distance"])
+admin.site.register(
+    Clustering, list_display=["id", "status", "eps", "min_faces", "clusters_found", "merges_found", "created"]
+)
+admin.site.register(
+    Calibration, list_display=["id", "embedder", "status", "target_far", "threshold", "tar", "far", "created"]
+)

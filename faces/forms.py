@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from django import forms
+
+from faces.models import Person
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; each is validated later by gallery.imaging (allowlist + full decode)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):  # type: ignore[no-untyped-def]
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else []
+
+
+IMAGE_ATTRS = {"accept": "image/jpeg,image/png,image/webp"}
+
+
+class PersonForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class PersonCreateForm(PersonForm):
+    photos = MultipleFileField(required=False, help_text="Photos of this person (JPEG, PNG or WebP).")
+
+
+class PersonEditForm(PersonForm):
+    hidden = forms.BooleanField(required=False, help_text="Leave this person out of identification and lists.")
+
+
+class EnrollForm(forms.Form):
+    photos = MultipleFileField(help_text="More photos of this person.")
+
+
+class MergeForm(forms.Form):
+    into = forms.ModelChoiceField(queryset=Person.objects.none(), label="Merge into")
+
+    def __init__(self, *args, person: Person, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["into"].queryset = Person.objects.filter(merged_into__isnull=True).exclude(pk=person.pk)  # type: ignore[attr-defined]
+
+
+class IdentifyForm(forms.Form):
+    image = forms.FileField(label="Photo", widget=forms.ClearableFileInput(attrs=IMAGE_ATTRS))
+
+
+class VerifyForm(forms.Form):
+    image_a = forms.FileField(label="First photo", widget=forms.ClearableFileInput(attrs=IMAGE_ATTRS))
+    image_b = forms.FileField(label="Second photo", required=False, widget=forms.ClearableFileInput(attrs=IMAGE_ATTRS))
+    person = forms.ModelChoiceField(
+        queryset=Person.objects.none(), required=False, label="…or compare with a person (staff)"
+    )
+
+    def __init__(self, *args, staff: bool, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if staff:
+            self.fields["person"].queryset = Person.objects.filter(merged_into__isnull=True)  # type: ignore[attr-defined]
+        else:
+            del self.fields["person"]
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        if bool(data.get("image_b")) == bool(data.get("person")):
+            raise forms.ValidationError("Give a second photo or pick a person (one of them).")
+        return data
+
+
+class AssignForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Who is this?")
+
+
+class ThresholdForm(forms.Form):
+    threshold = forms.FloatField(
+        min_value=0.001, max_value=1.999, required=False, help_text="Empty: remove the override."
+    )
+
+
+class CalibrateForm(forms.Form):
+    target_far = forms.FloatField(min_value=1e-6, max_value=0.5, label="Target false-accept rate")
+
+
+class NameSuggestionForm(forms.Form):
+    name = forms.CharField(max_length=200)

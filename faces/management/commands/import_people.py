@@ -1,0 +1,116 @@
+"""``python manage.py import_people DIR``: enroll a folder per person (DIR/<name>/<photos>).
+
+Runs the detector and embedder in this process (a command, not a web request) with a progress
+bar, and ends with a summary of what was skipped and why. Folder names become people's names
+("george_w_bush" → "George W Bush"); an existing person of that name gets the new photos.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from tqdm import tqdm
+
+from faces import conf
+from faces.models import Face, FaceScan, Upload, UploadPurpose
+from faces.services.people import active_people, person_create
+from faces.services.scans import detect_and_embed, face_enroll, store_detections, upload_create
+from gallery.imaging import UploadError
+from ml.images import open_image
+from nstsite.models import TaskStatus
+
+SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+
+
+def display_name(folder: str) -> str:
+    return " ".join(part.capitalize() if part.islower() else part for part in folder.replace("_", " ").split())
+
+
+class Command(BaseCommand):
+    help = "Enroll people from DIR/<person>/<photo> folders (one face per photo)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("directory", type=Path)
+        parser.add_argument("--user", help="staff username recorded as the enroller (default: first superuser)")
+        parser.add_argument("--largest", action="store_true", help="when a photo has several faces, take the largest")
+        parser.add_argument("--limit", type=int, default=0, help="at most this many photos per person")
+
+    def handle(self, *args: object, **options: object) -> None:
+        root: Path = options["directory"]  # type: ignore[assignment]
+        if not root.is_dir():
+            raise CommandError(f"{root} is not a directory")
+        users = get_user_model().objects
+        actor = (
+            users.filter(username=options["user"]).first()
+            if options["user"]
+            else users.filter(is_superuser=True).first()
+        )
+        if actor is None or not actor.is_staff:
+            raise CommandError("Give --user with a staff account (or create a superuser).")
+        folders = sorted(p for p in root.iterdir() if p.is_dir())
+        work = []
+        skipped: list[tuple[str, str]] = []
+        for folder in folders:
+            photos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+            if not photos:
+                skipped.append((folder.name + "/", "no photos"))
+            limit = int(options["limit"] or 0)  # type: ignore[call-overload]
+            work.extend((folder, p) for p in (photos[:limit] if limit else photos))
+        embedder = conf.embedder_name()
+        enrolled: Counter[str] = Counter()
+        people: dict[Path, object] = {}
+        for folder, path in tqdm(work, desc="enrolling", unit="photo", disable=options.get("verbosity", 1) == 0):
+            label = f"{folder.name}/{path.name}"
+            try:
+                data = path.read_bytes()
+                image = open_image(data)
+            except (OSError, ValueError) as exc:
+                skipped.append((label, f"unreadable: {exc}"))
+                continue
+            detections = detect_and_embed(image, embedder)
+            if not detections:
+                skipped.append((label, "no face found"))
+                continue
+            if len(detections) > 1 and not options["largest"]:
+                skipped.append((label, f"{len(detections)} faces (use --largest, or enroll it on the person page)"))
+                continue
+            with transaction.atomic():
+                person = people.get(folder)
+                if person is None:
+                    name = display_name(folder.name)
+                    person = active_people().filter(name__iexact=name).first() or person_create(name=name, actor=actor)
+                    people[folder] = person
+                try:
+                    upload = upload_create(
+                        owner=actor, file=data, purpose=UploadPurpose.ENROLL, person=person, name=path.name
+                    )  # type: ignore[arg-type]
+                except UploadError as exc:
+                    skipped.append((label, str(exc)))
+                    continue
+                if Upload.objects.filter(person=person, sha256=upload.sha256).exclude(pk=upload.pk).exists():
+                    upload.delete()
+                    skipped.append((label, "already enrolled"))
+                    continue
+                scan = FaceScan.objects.create(owner=actor, upload=upload, embedder=embedder,
+                                               status=TaskStatus.SUCCEEDED,
+                                               progress=1.0, face_count=len(detections))  # fmt: skip
+                main = max(detections, key=lambda d: d.face.width * d.face.height)
+                faces = store_detections(scan, image, [main])
+                face_enroll(face=faces[0], person=person, actor=actor)  # type: ignore[arg-type]
+                enrolled[folder.name] += 1
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Enrolled {sum(enrolled.values())} face(s) of {len(enrolled)} people; "
+                f"{Face.objects.filter(assignment='enrolled', embedder=embedder).count()} enrolled faces in all."
+            )
+        )
+        if skipped:
+            self.stdout.write(f"Skipped {len(skipped)}:")
+            reasons = Counter(reason.split(":")[0].split(" (")[0] for _, reason in skipped)
+            for label, reason in skipped:
+                self.stdout.write(f"  {label}: {reason}")
+            self.stdout.write("By reason: " + ", ".join(f"{r} ×{n}" for r, n in reasons.most_common()))

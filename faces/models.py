@@ -1,0 +1,373 @@
+"""Faces models: the people database, detected faces with their embeddings, and the jobs around them.
+
+Embeddings live in one unconstrained pgvector column (``vector`` without a dimension) because
+embedders differ in size (128 for dlib, 512 for FaceNet). Each row records its embedder, and
+identification only compares rows of one embedder through a *partial* HNSW index per embedder
+over ``embedding::vector(<dim>)`` (migration 0002); the SQL in :mod:`faces.services.identify`
+uses the same cast and predicate so the planner picks that index.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from pgvector.django import VectorField
+
+from nstsite.models import BackgroundTask
+
+
+def _random_name(folder: str, attr: str):  # type: ignore[no-untyped-def]
+    """A named ``upload_to`` callable: random file names that reveal nothing about the upload."""
+
+    def upload_to(instance: models.Model, filename: str) -> str:
+        suffix = PurePosixPath(filename).suffix.lower() or ".jpg"
+        return f"faces/{folder}/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}{suffix}"
+
+    upload_to.__name__ = attr  # migrations reference it as faces.models.<attr>
+    upload_to.__qualname__ = upload_to.__name__
+    return upload_to
+
+
+upload_path = _random_name("uploads", "upload_path")
+crop_path = _random_name("crops", "crop_path")
+roc_path = _random_name("roc", "roc_path")
+
+
+class Person(models.Model):
+    """Someone in the people database, managed by staff.
+
+    A person merged into another keeps its row (``merged_into``) so the merge can be undone with
+    the same id; merged people are left out of every list and of identification.
+    """
+
+    name = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    hidden = models.BooleanField(default=False, help_text="Hidden people are left out of identification and lists.")
+    merged_into = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="merged")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "people"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("faces:person", args=[self.pk])
+
+
+class UploadPurpose(models.TextChoices):
+    ENROLL = "enroll", "Enrollment photo"
+    IDENTIFY = "identify", "Identification upload"
+
+
+class Upload(models.Model):
+    """An image uploaded to the faces app itself (never shown in the gallery).
+
+    Enrollment photos belong to a person and go when the person goes; identification uploads
+    belong to the user who sent them.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_uploads")
+    purpose = models.CharField(max_length=10, choices=UploadPurpose.choices)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="uploads")
+    # Re-encoded without metadata by gallery.imaging, like every other upload.
+    image = models.ImageField(upload_to=upload_path, width_field="width", height_field="height")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    original_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return self.original_name or f"Upload {self.pk}"
+
+
+class FaceScan(BackgroundTask):
+    """One detection + identification run over a gallery photo or an upload (an RQ job's row)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_scans")
+    photo = models.ForeignKey(
+        "gallery.Photo", on_delete=models.CASCADE, null=True, blank=True, related_name="face_scans"
+    )
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, null=True, blank=True, related_name="scans")
+    embedder = models.CharField(max_length=40)
+    face_count = models.PositiveIntegerField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True, help_text="the unknown cut-off used (cosine distance)")
+    notice = models.CharField(max_length=300, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(photo__isnull=True) ^ models.Q(upload__isnull=True), name="facescan_one_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Face scan {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        if self.photo_id:
+            return reverse("faces:photo", args=[self.photo_id])
+        return reverse("faces:scan", args=[self.pk])
+
+    @property
+    def source(self):  # type: ignore[no-untyped-def]
+        return self.photo if self.photo_id else self.upload
+
+
+class Assignment(models.TextChoices):
+    NONE = "", "Unassigned"
+    ENROLLED = "enrolled", "Enrolled"  # staff enrolled this face for the person
+    CONFIRMED = "confirmed", "Confirmed"  # a person said so: never changed by automatic runs
+    AUTO = "auto", "Identified"  # the nearest-neighbour vote, under the threshold
+    SUGGESTED = "suggested", "Suggested"  # a clustering suggestion, not yet accepted
+
+    @classmethod
+    def references(cls) -> tuple[str, str]:
+        """Assignments that make a face a reference for identification (the partial index predicate)."""
+        return (cls.ENROLLED.value, cls.CONFIRMED.value)
+
+    @classmethod
+    def kept(cls) -> tuple[str, str]:
+        """Assignments automatic runs never overwrite."""
+        return cls.references()
+
+
+class Face(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="faces")
+    photo = models.ForeignKey("gallery.Photo", on_delete=models.CASCADE, null=True, blank=True, related_name="faces")
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, null=True, blank=True, related_name="faces")
+    # Box and landmarks in pixels of the stored (upright) image.
+    x1 = models.FloatField()
+    y1 = models.FloatField()
+    x2 = models.FloatField()
+    y2 = models.FloatField()
+    landmarks = models.JSONField(default=list, help_text="five (x, y): eyes, nose, mouth corners")
+    score = models.FloatField(help_text="detector probability")
+    crop = models.ImageField(upload_to=crop_path, blank=True)
+    embedding = VectorField(dimensions=None, null=True, blank=True)
+    embedder = models.CharField(max_length=40, db_index=True)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="faces")
+    assignment = models.CharField(max_length=10, choices=Assignment.choices, blank=True, default="")
+    distance = models.FloatField(null=True, blank=True, help_text="cosine distance when identified")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    rejected = models.ManyToManyField(Person, blank=True, related_name="rejected_faces", help_text="not this person")
+    suggestion = models.ForeignKey("Suggestion", on_delete=models.SET_NULL, null=True, blank=True, related_name="faces")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["x1", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(photo__isnull=True) ^ models.Q(upload__isnull=True), name="face_one_source"
+            ),
+            # A face has a person exactly when it has an assignment; the partial index relies on it.
+            models.CheckConstraint(
+                condition=(models.Q(person__isnull=True) & models.Q(assignment=""))
+                | (models.Q(person__isnull=False) & ~models.Q(assignment="")),
+                name="face_person_iff_assignment",
+            ),
+        ]
+        indexes = [models.Index(fields=["person", "assignment"], name="face_person_assignment")]
+
+    def __str__(self) -> str:
+        return f"Face {self.pk} ({self.person or 'unknown'})"
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+    @property
+    def is_reference(self) -> bool:
+        return self.assignment in Assignment.references()
+
+    @property
+    def is_kept(self) -> bool:
+        return self.assignment in Assignment.kept()
+
+    def crop_url(self) -> str:
+        return reverse("faces:crop", args=[self.pk]) if self.crop else ""
+
+    def box_percent(self, width: int, height: int) -> dict[str, float]:
+        """The box as CSS percentages of the image, for overlays that scale with the image."""
+        w, h = max(width, 1), max(height, 1)
+        return {
+            "left": 100.0 * self.x1 / w,
+            "top": 100.0 * self.y1 / h,
+            "width": 100.0 * (self.x2 - self.x1) / w,
+            "height": 100.0 * (self.y2 - self.y1) / h,
+        }
+
+
+class Verification(BackgroundTask):
+    """1:1 verification: is the face in ``a`` the same person as in ``b`` (or as ``person``)?"""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_verifications")
+    photo_a = models.ForeignKey("gallery.Photo", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    upload_a = models.ForeignKey(Upload, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    photo_b = models.ForeignKey("gallery.Photo", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    upload_b = models.ForeignKey(Upload, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    embedder = models.CharField(max_length=40)
+    same = models.BooleanField(null=True)
+    distance = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    box_a = models.JSONField(null=True, blank=True)
+    box_b = models.JSONField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"Verification {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("faces:verification", args=[self.pk])
+
+
+class SuggestionKind(models.TextChoices):
+    CLUSTER = "cluster", "Unknown face group"
+    MERGE = "merge", "Possible duplicate people"
+
+
+class SuggestionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACCEPTED = "accepted", "Accepted"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class Clustering(BackgroundTask):
+    """A clustering run: groups unassigned faces and proposes merges between people."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    embedder = models.CharField(max_length=40)
+    eps = models.FloatField()
+    min_faces = models.PositiveIntegerField()
+    faces_considered = models.PositiveIntegerField(default=0)
+    clusters_found = models.PositiveIntegerField(default=0)
+    merges_found = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+
+class Suggestion(models.Model):
+    """A group of unknown faces staff may name (or dismiss), or two people that may be one."""
+
+    clustering = models.ForeignKey(Clustering, on_delete=models.SET_NULL, null=True, related_name="suggestions")
+    kind = models.CharField(max_length=8, choices=SuggestionKind.choices)
+    status = models.CharField(max_length=9, choices=SuggestionStatus.choices, default=SuggestionStatus.OPEN)
+    embedder = models.CharField(max_length=40)
+    person_a = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    person_b = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    distance = models.FloatField(null=True, blank=True, help_text="closest pair of faces (merge suggestions)")
+    size = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    decided = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-size", "distance", "id"]
+
+    def __str__(self) -> str:
+        if self.kind == SuggestionKind.MERGE:
+            return f"{self.person_a} = {self.person_b}?"
+        return f"{self.size} unknown faces"
+
+
+class Calibration(BackgroundTask):
+    """Threshold calibration of one embedder on the enrolled people, for a target FAR."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    embedder = models.CharField(max_length=40)
+    target_far = models.FloatField()
+    threshold = models.FloatField(null=True, blank=True)
+    people = models.PositiveIntegerField(default=0)
+    faces = models.PositiveIntegerField(default=0)
+    genuine_pairs = models.PositiveIntegerField(default=0)
+    impostor_pairs = models.PositiveIntegerField(default=0)
+    tar = models.FloatField(null=True, blank=True, help_text="share of genuine pairs accepted at the threshold")
+    far = models.FloatField(null=True, blank=True, help_text="share of impostor pairs accepted at the threshold")
+    auc = models.FloatField(null=True, blank=True)
+    roc = models.ImageField(upload_to=roc_path, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+
+class ThresholdOverride(models.Model):
+    """A manual threshold for one embedder; it wins over calibration until removed."""
+
+    embedder = models.CharField(max_length=40, unique=True)
+    threshold = models.FloatField()
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.embedder}: {self.threshold}"
+
+
+class EventAction(models.TextChoices):
+    CREATE = "create", "Created"
+    ENROLL = "enroll", "Enrolled a face"
+    RENAME = "rename", "Renamed"
+    MERGE = "merge", "Merged"
+    UNMERGE = "unmerge", "Undid a merge"
+    REASSIGN = "reassign", "Reassigned a face"
+    CONFIRM = "confirm", "Confirmed a face"
+    REJECT = "reject", "Not this person"
+    HIDE = "hide", "Hidden"
+    UNHIDE = "unhide", "Shown"
+    DELETE = "delete", "Deleted"
+
+
+class PeopleEvent(models.Model):
+    """The audit log of people edits. Never holds biometric data: ids, names and counts only.
+
+    A merge event keeps what is needed to undo it (the faces and enrollment photos it moved).
+    """
+
+    action = models.CharField(max_length=10, choices=EventAction.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    other = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    person_name = models.CharField(max_length=200, blank=True, help_text="the name at the time")
+    other_name = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    undone = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.person_name}"
+
+    @property
+    def can_undo(self) -> bool:
+        return (
+            self.action in (EventAction.MERGE, EventAction.RENAME)
+            and self.undone is None
+            and self.person_id is not None
+        )

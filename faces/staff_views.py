@@ -1,0 +1,286 @@
+"""Staff pages: the people database, enrollment, merges with undo, unknown-face groups, thresholds."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Prefetch, Q
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from faces import conf, services
+from faces.forms import (
+    CalibrateForm,
+    EnrollForm,
+    MergeForm,
+    NameSuggestionForm,
+    PersonCreateForm,
+    PersonEditForm,
+    ThresholdForm,
+)
+from faces.models import (
+    Calibration,
+    Clustering,
+    Face,
+    FaceScan,
+    PeopleEvent,
+    Person,
+    Suggestion,
+    SuggestionKind,
+    SuggestionStatus,
+    ThresholdOverride,
+    Upload,
+)
+from faces.services.identify import explain_nearest
+from faces.services.people import active_people
+from faces.views import _serve
+
+
+def _errors(request: HttpRequest, exc: ValidationError) -> None:
+    messages.error(request, " ".join(exc.messages))
+
+
+@staff_member_required
+def people(request: HttpRequest) -> HttpResponse:
+    form = PersonCreateForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            person = services.person_create(
+                name=form.cleaned_data["name"], notes=form.cleaned_data["notes"], actor=request.user
+            )
+            scans, errors = services.person_enroll(person=person, files=form.cleaned_data["photos"], actor=request.user)
+        for error in errors:
+            messages.error(request, error)
+        messages.success(request, f"Added {person}. {len(scans)} photo(s) are being scanned for their face.")
+        return redirect("faces:person", person.pk)
+    query = request.GET.get("q", "").strip()
+    show_hidden = request.GET.get("hidden") == "1"
+    queryset = active_people().annotate(face_count=Count("faces", distinct=True)).order_by("name", "id")
+    if query:
+        queryset = queryset.filter(name__icontains=query)
+    if not show_hidden:
+        queryset = queryset.filter(hidden=False)
+    page = Paginator(
+        queryset.prefetch_related(
+            Prefetch("faces", queryset=Face.objects.exclude(crop="").order_by("-assignment", "id"))
+        ),
+        48,
+    ).get_page(request.GET.get("page"))
+    return render(request, "faces/people.html", {"page": page, "form": form, "q": query, "show_hidden": show_hidden})
+
+
+def _person(pk: int) -> Person:
+    return get_object_or_404(active_people(), pk=pk)
+
+
+@staff_member_required
+def person(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(Person.objects.select_related("merged_into"), pk=pk)
+    if item.merged_into_id:
+        messages.info(request, f"{item.name} was merged into {item.merged_into}.")
+        return redirect("faces:person", item.merged_into_id)
+    edit = PersonEditForm(request.POST or None, initial={"name": item.name, "notes": item.notes, "hidden": item.hidden})
+    if request.method == "POST" and edit.is_valid():
+        services.person_update(person=item, actor=request.user, **edit.cleaned_data)
+        messages.success(request, "Saved.")
+        return redirect("faces:person", item.pk)
+    faces = item.faces.select_related("photo", "upload").order_by("assignment", "-created")
+    uploads = item.uploads.prefetch_related("faces", "scans").order_by("-created")
+    pending = [
+        u
+        for u in uploads
+        if any(s.is_active for s in u.scans.all())
+        or (len(u.faces.all()) > 1 and not any(f.person_id for f in u.faces.all()))
+    ]
+    return render(
+        request,
+        "faces/person.html",
+        {
+            "person": item,
+            "edit": edit,
+            "enroll": EnrollForm(),
+            "merge": MergeForm(person=item),
+            "faces": faces,
+            "uploads": uploads,
+            "pending": pending,
+            "events": PeopleEvent.objects.filter(Q(person=item) | Q(other=item))[:20],
+        },
+    )
+
+
+@staff_member_required
+@require_POST
+def person_enroll(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _person(pk)
+    form = EnrollForm(request.POST, request.FILES)
+    if form.is_valid():
+        scans, errors = services.person_enroll(person=item, files=form.cleaned_data["photos"], actor=request.user)
+        for error in errors:
+            messages.error(request, error)
+        if scans:
+            messages.success(request, f"{len(scans)} photo(s) are being scanned for {item}'s face.")
+    else:
+        messages.error(request, "Choose one or more photos.")
+    return redirect("faces:person", item.pk)
+
+
+@staff_member_required
+@require_POST
+def enroll_choose(request: HttpRequest, pk: int) -> HttpResponse:
+    face = get_object_or_404(Face.objects.select_related("upload__person"), pk=pk, upload__purpose="enroll")
+    try:
+        services.enroll_choose(face=face, actor=request.user)
+        messages.success(request, "Enrolled that face.")
+    except ValidationError as exc:
+        _errors(request, exc)
+    return (
+        redirect("faces:person", face.upload.person_id)
+        if face.upload and face.upload.person_id
+        else redirect("faces:people")
+    )
+
+
+@staff_member_required
+@require_POST
+def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _person(pk)
+    form = MergeForm(request.POST, person=item)
+    if not form.is_valid():
+        messages.error(request, "Pick the person to merge into.")
+        return redirect("faces:person", item.pk)
+    target = form.cleaned_data["into"]
+    try:
+        event = services.person_merge(source=item, target=target, actor=request.user)
+    except ValidationError as exc:
+        _errors(request, exc)
+        return redirect("faces:person", item.pk)
+    messages.success(request, f"Merged {item} into {target}. You can undo this in the history (event {event.pk}).")
+    return redirect("faces:person", target.pk)
+
+
+@staff_member_required
+@require_POST
+def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _person(pk)
+    name = item.name
+    counts = services.person_delete(person=item, actor=request.user)
+    messages.success(
+        request,
+        f"Deleted {name}: {counts['faces']} face(s) with their embeddings and crops, {counts['photos']} photo(s).",
+    )
+    return redirect("faces:people")
+
+
+@staff_member_required
+def events(request: HttpRequest) -> HttpResponse:
+    page = Paginator(PeopleEvent.objects.select_related("actor"), 50).get_page(request.GET.get("page"))
+    return render(request, "faces/events.html", {"page": page})
+
+
+@staff_member_required
+@require_POST
+def event_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(PeopleEvent, pk=pk)
+    try:
+        services.event_undo(event=event, actor=request.user)
+        messages.success(request, f"Undone: {event}.")
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("faces:events")
+
+
+@staff_member_required
+def suggestions(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        services.clustering_create(actor=request.user)
+        messages.success(request, "Grouping unknown faces… refresh in a moment.")
+        return redirect("faces:suggestions")
+    open_items = Suggestion.objects.filter(status=SuggestionStatus.OPEN)
+    clusters = open_items.filter(kind=SuggestionKind.CLUSTER).prefetch_related(
+        Prefetch("faces", queryset=Face.objects.order_by("id"))
+    )[:50]
+    merges = open_items.filter(kind=SuggestionKind.MERGE).select_related("person_a", "person_b")[:50]
+    return render(
+        request,
+        "faces/suggestions.html",
+        {
+            "clusters": clusters,
+            "merges": merges,
+            "last_run": Clustering.objects.first(),
+            "name_form": NameSuggestionForm(),
+        },
+    )
+
+
+@staff_member_required
+@require_POST
+def suggestion_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    item = get_object_or_404(Suggestion, pk=pk)
+    try:
+        if decision == "name":
+            form = NameSuggestionForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, "Type a name.")
+                return redirect("faces:suggestions")
+            named = services.suggestion_name(suggestion=item, name=form.cleaned_data["name"], actor=request.user)
+            messages.success(request, f"Created {named} from {item.size} faces.")
+        elif decision == "merge":
+            services.suggestion_merge(suggestion=item, actor=request.user)
+            messages.success(request, f"Merged {item.person_b} into {item.person_a} (undo in the history).")
+        else:
+            services.suggestion_dismiss(suggestion=item, actor=request.user)
+            messages.success(request, "Dismissed.")
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("faces:suggestions")
+
+
+@staff_member_required
+def thresholds(request: HttpRequest) -> HttpResponse:
+    embedder = conf.embedder_name()
+    if request.method == "POST":
+        if "target_far" in request.POST:
+            form = CalibrateForm(request.POST)
+            if form.is_valid():
+                services.calibration_create(actor=request.user, target_far=form.cleaned_data["target_far"])
+                messages.success(request, "Calibrating… refresh in a moment.")
+        else:
+            form = ThresholdForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.threshold_override_set(
+                        embedder=embedder, threshold=form.cleaned_data["threshold"], actor=request.user
+                    )
+                    messages.success(request, "Threshold saved.")
+                except ValidationError as exc:
+                    _errors(request, exc)
+        return redirect("faces:thresholds")
+    latest = Calibration.objects.filter(embedder=embedder).first()
+    override = ThresholdOverride.objects.filter(embedder=embedder).first()
+    return render(
+        request,
+        "faces/thresholds.html",
+        {
+            "embedder": embedder,
+            "threshold": services.threshold_for(embedder),
+            "default": conf.embedder_default_threshold(embedder),
+            "latest": latest,
+            "calibrations": Calibration.objects.filter(embedder=embedder)[:10],
+            "override": override,
+            "calibrate_form": CalibrateForm(initial={"target_far": conf.target_far()}),
+            "threshold_form": ThresholdForm(initial={"threshold": override.threshold if override else None}),
+            "plan": explain_nearest(embedder),
+            "references": Face.objects.filter(embedder=embedder, assignment__in=("enrolled", "confirmed")).count(),
+            "scans": FaceScan.objects.filter(embedder=embedder).count(),
+            "uploads": Upload.objects.count(),
+        },
+    )
+
+
+@staff_member_required
+def calibration_roc(request: HttpRequest, pk: int) -> FileResponse:
+    return _serve(get_object_or_404(Calibration, pk=pk).roc)

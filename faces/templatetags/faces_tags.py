@@ -1,0 +1,73 @@
+"""``{% load faces_tags %}{% photo_faces photo %}``: a photo with its face boxes, names and controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+
+from faces.models import Assignment, Face, FaceScan
+from faces.services.people import active_people
+
+register = template.Library()
+
+
+def face_entries(faces: list[Face], width: int, height: int) -> list[dict[str, Any]]:
+    entries = []
+    for face in faces:
+        identified = face.assignment in (Assignment.AUTO, Assignment.CONFIRMED, Assignment.ENROLLED)
+        entries.append(
+            {
+                "face": face,
+                "box": face.box_percent(width, height),
+                "identified": identified,
+                "maybe": face.assignment == Assignment.SUGGESTED,
+                "label": face.person.name if identified and face.person else "unknown",
+            }
+        )
+    return entries
+
+
+@register.inclusion_tag("faces/_photo_faces.html", takes_context=True)
+def photo_faces(context: template.Context, photo) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The photo with boxes + names (or "unknown"), the scan status, and — for the photo's owner —
+    confirm / correct / "not this person" controls. Shows nothing to anyone but the owner."""
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    is_owner = bool(user and user.is_authenticated and photo.owner_id == user.pk)
+    if not is_owner:
+        return {"visible": False}
+    faces = list(Face.objects.filter(photo=photo).select_related("person").order_by("x1", "id"))
+    scan = FaceScan.objects.filter(photo=photo).order_by("-created", "-id").first()
+    names = sorted(
+        set(Face.objects.filter(owner=user, person__isnull=False).values_list("person__name", flat=True))
+        | (set(active_people().filter(hidden=False).values_list("name", flat=True)) if user.is_staff else set())
+    )
+    return {
+        "visible": True,
+        "photo": photo,
+        "image_url": reverse("faces:photo_image", args=[photo.pk]),
+        "entries": face_entries(faces, photo.width, photo.height),
+        "scan": scan,
+        "scan_url": reverse("faces:scan_status", args=[scan.pk]) if scan else "",
+        "rescan_url": reverse("faces:photo_scan", args=[photo.pk]),
+        "next": request.get_full_path() if request else "",
+        "names": names,
+        "csrf_token": context.get("csrf_token"),
+        "editable": True,
+        "datalist_id": f"faces-names-{photo.pk}",
+    }
+
+
+@register.inclusion_tag("faces/_upload_faces.html", takes_context=True)
+def upload_faces(context: template.Context, scan: FaceScan) -> dict[str, Any]:
+    """Boxes and names over a one-off identification upload (read-only)."""
+    upload = scan.upload
+    faces = list(Face.objects.filter(upload=upload).select_related("person").order_by("x1", "id"))
+    return {
+        "scan": scan,
+        "image_url": reverse("faces:upload_image", args=[upload.pk]),  # type: ignore[union-attr]
+        "entries": face_entries(faces, upload.width, upload.height),  # type: ignore[union-attr]
+        "scan_url": reverse("faces:scan_status", args=[scan.pk]),
+    }
