@@ -7,7 +7,7 @@ batch of 8 equal-sized images per call. Embedding runs on real aligned 150×150 
 16 and 64: ``dlib-resnet-v1`` through our embedder (the PyTorch port when it loads, else dlib)
 beside dlib's ``compute_face_descriptor`` on the very same chips. Each figure is the best of
 ``--repeats`` timed runs after a warm-up, because this machine's CPU is shared and noisy.
-Prints a Markdown table (paste into docs/bench-faces.md).
+Prints a Markdown table (paste into docs/benchmarks.md).
 """
 
 from __future__ import annotations

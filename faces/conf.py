@@ -46,7 +46,7 @@ def knn() -> int:
 
 
 def ef_search() -> int:
-    """``hnsw.ef_search`` for identification (pgvector's default is 40); see docs/bench-identify.md."""
+    """``hnsw.ef_search`` for identification (pgvector's default is 40); see docs/benchmarks.md."""
     return int(settings.FACES_EF_SEARCH)
 
 

@@ -51,7 +51,9 @@ def open_image(
                     f"the limit is {max_pixels / 1e6:.0f})."
                 )
             if min(width, height) < min_side:
-                raise ImageError(f"The image is too small ({width}×{height}); each side needs at least {min_side} pixels.")
+                raise ImageError(
+                    f"The image is too small ({width}×{height}); each side needs at least {min_side} pixels."
+                )
             image.load()
     except ImageError:
         raise

@@ -147,9 +147,11 @@ def fetch(names: list[str] | None = None, *, dry_run: bool = False) -> list[tupl
             results.append((spec, destination, "would download"))
             continue
         target_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target_dir, delete=False, suffix=".part") as tmp:
-            with urllib.request.urlopen(spec.url, timeout=60) as response:  # noqa: S310 (fixed https URLs)
-                shutil.copyfileobj(response, tmp)
+        with (
+            tempfile.NamedTemporaryFile(dir=target_dir, delete=False, suffix=".part") as tmp,
+            urllib.request.urlopen(spec.url, timeout=60) as response,  # noqa: S310 (fixed https URLs)
+        ):
+            shutil.copyfileobj(response, tmp)
         verify(Path(tmp.name), spec.sha256)
         os.replace(tmp.name, destination)
         results.append((spec, destination, "downloaded"))

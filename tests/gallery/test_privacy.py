@@ -22,7 +22,9 @@ def owned(user, content_jpeg, style_jpeg):  # type: ignore[no-untyped-def]
     render = services.render_create(owner=user, photo=photo, method="preset", blend=[(preset, 1.0)])
     render.result.save("r.jpg", photo.thumbnail.open("rb"), save=False)
     render.preview.save("p.jpg", photo.thumbnail.open("rb"), save=False)
-    Render.objects.filter(pk=render.pk).update(status="succeeded", result=render.result.name, preview=render.preview.name)
+    Render.objects.filter(pk=render.pk).update(
+        status="succeeded", result=render.result.name, preview=render.preview.name
+    )
     return {"photo": photo, "painting": painting, "render": render, "preset": preset}
 
 

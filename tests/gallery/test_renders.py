@@ -124,7 +124,12 @@ BAD_REQUESTS = {
     "missing styles": lambda p, s: {"photo": p, "method": "preset"},
     "missing method": lambda p, s: {"photo": p, "styles": [{"style": s}]},
     "unknown method": lambda p, s: {"photo": p, "method": "magic", "styles": [{"style": s}]},
-    "strength above 1": lambda p, s: {"photo": p, "method": "preset", "styles": [{"style": s}], "params": {"strength": 3}},
+    "strength above 1": lambda p, s: {
+        "photo": p,
+        "method": "preset",
+        "styles": [{"style": s}],
+        "params": {"strength": 3},
+    },
     "a preset for gatys": lambda p, s: {"photo": p, "method": "gatys", "styles": [{"style": s}]},
 }
 
@@ -220,9 +225,8 @@ def test_redis_down_at_enqueue_fails_the_render_but_keeps_the_photo(user, photo,
     original = django_rq.get_queue
 
     def unreachable(name: str):  # type: ignore[no-untyped-def]
-        from rq import Queue
-
         from redis import Redis
+        from rq import Queue
 
         return Queue(name, connection=Redis(unix_socket_path="/nonexistent/redis.sock"))
 

@@ -70,8 +70,18 @@ def _bomb() -> bytes:
 
 
 BAD_FILES = {
-    "a text file named .jpg": ("notes.jpg", b"this is just text, not a photo\n" * 10, "image/jpeg", "not a readable image"),
-    "a PDF sent as image/jpeg": ("scan.jpg", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "image/jpeg", "not a readable image"),
+    "a text file named .jpg": (
+        "notes.jpg",
+        b"this is just text, not a photo\n" * 10,
+        "image/jpeg",
+        "not a readable image",
+    ),
+    "a PDF sent as image/jpeg": (
+        "scan.jpg",
+        b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF",
+        "image/jpeg",
+        "not a readable image",
+    ),
     "a decompression bomb": ("bomb.png", _bomb(), "image/png", "too large"),
     "zero bytes": ("empty.jpg", b"", "image/jpeg", "empty"),
 }
@@ -83,7 +93,7 @@ def test_bad_files_get_a_clear_400_and_nothing_is_stored(user_api, settings, que
     response = upload(user_api, SimpleUploadedFile(name, data, content_type))
     assert response.status_code == 400
     message = " ".join(response.json()["error"]["fields"]["images"])
-    assert phrase in message and "JPEG" in message or phrase in message
+    assert (phrase in message and "JPEG" in message) or phrase in message
     assert Photo.objects.count() == 0
     assert media_files(settings) == []
     assert all(q.count == 0 for q in queues.values())

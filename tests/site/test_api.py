@@ -67,7 +67,9 @@ def test_the_token_endpoint_is_throttled_with_retry_after(api_client, user, sett
 
     ScopedRateThrottle.THROTTLE_RATES = rates
     try:
-        codes = [api_client.post("/api/v1/auth/token/", {"username": "alice", "password": "x"}).status_code for _ in range(4)]
+        codes = [
+            api_client.post("/api/v1/auth/token/", {"username": "alice", "password": "x"}).status_code for _ in range(4)
+        ]
         response = api_client.post("/api/v1/auth/token/", {"username": "alice", "password": "x"})
     finally:
         from rest_framework.settings import api_settings

@@ -23,7 +23,9 @@ class Command(BaseCommand):
         try:
             results = weights.fetch(names or None, dry_run=dry_run)
         except OSError as exc:
-            raise CommandError(f"Download failed ({exc}). Copy the files into {weights.weights_dir()} instead.") from exc
+            raise CommandError(
+                f"Download failed ({exc}). Copy the files into {weights.weights_dir()} instead."
+            ) from exc
         for spec, path, state in results:
             size = f"{spec.size / 1e6:.0f} MB" if spec.size else "size unknown"
             self.stdout.write(f"{state:15} {spec.name:36} {size:>13}  {path}")
