@@ -12,6 +12,8 @@ run: $(VENV)/.runtime
 	$(PY) manage.py runstack
 
 test: $(VENV)/.dev browser
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.runtime
