@@ -6,6 +6,7 @@ import io
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
@@ -47,8 +48,6 @@ def render_execute(render_id: int, *, worker_name: str = "") -> None:
 
 
 def _random_vgg(render: Render) -> bool:
-    from django.conf import settings
-
     return render.method == RenderMethod.GATYS and settings.STYLE_GATYS_RANDOM_WEIGHTS
 
 
@@ -63,8 +62,6 @@ def _run(render: Render, content: Image.Image, blend: list[tuple[Style, float]])
         "strength": params.get("strength", 1.0),
         "preserve_color": params.get("preserve_color", False),
     }
-    from django.conf import settings
-
     max_side = min(params.get("max_side") or settings.STYLE_MAX_SIDE, settings.STYLE_MAX_SIDE)
     if render.method == RenderMethod.PRESET:
         weights = {s.preset_id: w for s, w in blend if s.kind == StyleKind.PRESET and s.preset_id is not None}

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -132,6 +132,8 @@ def render_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def render_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in ("cancel", "retry", "rerun", "delete"):
+        raise Http404("Unknown action.")
     item = get_object_or_404(Render.objects.filter(owner=request.user), pk=pk)
     try:
         if action == "cancel":

@@ -23,6 +23,8 @@ from rq import Callback, Retry
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
+from ml.images import ImageError
+from ml.weights import CorruptWeightsError, MissingWeightsError
 from nstsite.models import BackgroundTask
 
 log = logging.getLogger(__name__)
@@ -76,8 +78,8 @@ def user_message(exc_type: type[BaseException] | None, exc: BaseException | None
         return "The worker processing this stopped unexpectedly. Nothing was lost: press Retry."
     if exc is not None and getattr(exc, "user_message", None):
         return str(exc.user_message)  # type: ignore[attr-defined]
-    if exc is not None and type(exc).__name__ in ("ImageError", "MissingWeightsError", "CorruptWeightsError"):
-        return str(exc)  # these carry messages written for people (ml.images / ml.weights)
+    if isinstance(exc, ImageError | MissingWeightsError | CorruptWeightsError):
+        return str(exc)  # these carry messages written for people
     name = exc_type.__name__ if exc_type else "unknown error"
     return f"Something went wrong while processing ({name}). Please retry."
 
@@ -136,3 +138,11 @@ def heartbeat(task_model: type[BackgroundTask], pk: int, *, every: float | None 
 
 def stale_after() -> timedelta:
     return timedelta(seconds=settings.TASK_STALE_SECONDS)
+
+
+def reap_all_stale() -> int:
+    """Fail the running rows of every job-owned model whose worker stopped beating; returns how many."""
+    from django.apps import apps
+
+    models = [m for m in apps.get_models() if issubclass(m, BackgroundTask)]
+    return sum(model.reap_stale(after=stale_after()) for model in models)

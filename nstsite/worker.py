@@ -39,6 +39,11 @@ def warm_up(queue_names: list[str]) -> None:
 
 class WarmWorker(SimpleWorker):
     def work(self, *args: Any, **kwargs: Any) -> bool:
+        from nstsite.jobs import reap_all_stale
+
+        reaped = reap_all_stale()  # rows left "running" by a worker that died before this one started
+        if reaped:
+            log.warning("marked %d job(s) of dead workers as failed", reaped)
         if settings.WORKER_WARMUP:
             warm_up(self.queue_names())
         return super().work(*args, **kwargs)

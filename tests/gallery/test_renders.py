@@ -277,3 +277,17 @@ def test_a_worker_killed_mid_render_leaves_the_render_failed_with_a_reason(user,
     assert render.status == TaskStatus.FAILED
     assert "stopped unexpectedly" in render.error and "Retry" in render.error
     assert "stopped unexpectedly" in page
+
+
+def test_a_new_worker_fails_the_renders_a_dead_worker_left_running(user, photo, presets, queues, run_worker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    render = services.render_create(owner=user, photo=photo, method="preset", blend=[(presets[0], 1.0)])
+    queues["style"].empty()  # its job died with the worker
+    long_ago = timezone.now() - timedelta(hours=1)
+    Render.objects.filter(pk=render.pk).update(status="running", started_at=long_ago, heartbeat_at=long_ago)
+    run_worker("style")
+    render.refresh_from_db()
+    assert render.status == TaskStatus.FAILED and "stopped unexpectedly" in render.error
