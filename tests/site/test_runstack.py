@@ -1,0 +1,70 @@
+"""`make run`'s launcher: the whole product on embedded services, one instance at a time, clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.mark.slow
+def test_runstack_serves_a_healthy_site_refuses_a_second_copy_and_stops_cleanly(tmp_path: Path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update({"NSTSITE_VAR_DIR": str(tmp_path / "var"), "NSTSITE_TESTING": "0", "PORT": str(port),
+                "MEDIA_ROOT": str(tmp_path / "media")})  # fmt: skip
+    manage = [sys.executable, str(ROOT / "manage.py"), "runstack"]
+    stack = subprocess.Popen(manage, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        body: dict = {}
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                status, raw = _get(f"http://127.0.0.1:{port}/healthz")
+                body = json.loads(raw)
+                if status == 200:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.5)
+        assert body.get("status") == "ok", body
+        assert body["database"]["pgvector"] and body["redis"]["ok"]
+        assert body["workers"]["workers"] == {"style": 1, "faces": 1}
+        assert _get(f"http://127.0.0.1:{port}/api/docs/")[0] == 200
+
+        second = subprocess.run(manage, env=env, capture_output=True, text=True, timeout=120)
+        assert second.returncode != 0
+        assert "already running" in second.stderr
+    finally:
+        stack.send_signal(signal.SIGINT)
+        output, _ = stack.communicate(timeout=120)
+    assert stack.returncode == 0, output[-2000:]
+    assert "username: admin" in output  # first run prints the admin password once
+    assert "stopped." in output
+    # Nothing of this stack is left running: its Redis and PostgreSQL stopped with it.
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
+    assert leftovers == []
