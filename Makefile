@@ -49,6 +49,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/style_bench.py
 	$(PY) bench/faces_bench.py
 	$(PY) bench/identify_bench.py
+	$(PY) bench/upload_bench.py
 
 fetch-models: $(VENV)/.runtime
 	$(PY) manage.py fetch_models

@@ -6,7 +6,7 @@ import pytest
 
 from gallery import services
 from gallery.models import Photo, Render
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,6 +27,11 @@ def test_sign_up_upload_stylize_compare_and_delete(page, live_worker, testdata, 
     page.screenshot(path=shots / "02-signup.png")
     page.click("main button[type=submit]")
     page.wait_for_selector("text=Welcome, painter")
+    page.click("text=Log out")
+    page.wait_for_selector("text=Create a free account")  # logged out: back on the landing page
+    log_in(page, "painter")
+    assert page.locator(".nav >> text=painter").is_visible()
+    page.screenshot(path=shots / "02b-logged-in.png")
 
     page.goto("/upload/")
     page.set_input_files("input[type=file]", [str(testdata / "style" / "content" / "golden_gate.jpg"),
@@ -70,8 +75,6 @@ def test_sign_up_upload_stylize_compare_and_delete(page, live_worker, testdata, 
 def test_the_pages_work_on_a_phone(browser, live_server, user, artifacts):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    from tests.conftest import log_in
-
     log_in(page, user.username)
     page.goto("/upload/")
     assert page.locator(".nav").is_hidden()  # collapsed behind the menu button

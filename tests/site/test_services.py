@@ -79,3 +79,12 @@ def test_facenet_pytorch_mtcnn_runs_under_the_pinned_torch(testdata):
     image = Image.open(next((testdata / "faces" / "barack_obama").glob("*.jpg"))).convert("RGB")
     boxes, probs = MTCNN(keep_all=True, device="cpu").detect(image)
     assert boxes is not None and len(boxes) >= 1 and probs[0] > 0.9
+
+
+def test_the_rq_dashboard_is_for_staff_only(client, user, staff_user):
+    client.force_login(user)
+    response = client.get("/admin/rq/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    client.force_login(staff_user)
+    page = client.get("/admin/rq/")
+    assert page.status_code == 200 and b"style" in page.content and b"faces" in page.content
