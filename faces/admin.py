@@ -3,6 +3,8 @@ bulk "delete selected" action also removes faces, embeddings, crops and enrollme
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
@@ -32,7 +34,8 @@ class FaceInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["thumb", "assignment", "distance", "embedder", "photo", "upload"]
-    readonly_fields = fields
+    # The same list: plain field names, no fieldset groups (list invariance hides that from mypy).
+    readonly_fields = cast(list[str], fields)
     show_change_link = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:

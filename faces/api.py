@@ -40,6 +40,7 @@ from faces.serializers import (
 from faces.services.people import active_people
 from gallery.imaging import UploadError
 from gallery.models import Photo
+from nstsite.auth import api_user
 
 
 def _django_errors(exc: DjangoValidationError) -> ValidationError:
@@ -97,7 +98,7 @@ class IdentifyView(APIView):
         data.is_valid(raise_exception=True)
         with transaction.atomic():
             if "photo" in data.validated_data:
-                photo = Photo.objects.filter(pk=data.validated_data["photo"], owner=request.user).first()
+                photo = Photo.objects.filter(pk=data.validated_data["photo"], owner=api_user(request)).first()
                 if photo is None:
                     raise NotFound("No such photo.")
                 scan = services.face_scan_create(photo=photo)
@@ -120,7 +121,7 @@ class ScanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = ScanSerializer
 
     def get_queryset(self) -> QuerySet[FaceScan]:
-        return FaceScan.objects.filter(owner=self.request.user).order_by("-created", "-id")
+        return FaceScan.objects.filter(owner=api_user(self.request)).order_by("-created", "-id")
 
     @extend_schema(examples=[OpenApiExample("Finished", value=SCAN_EXAMPLE, response_only=True)])
     def retrieve(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
@@ -152,7 +153,7 @@ class VerifyView(APIView):
         data = VerifyRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        user = request.user
+        user = api_user(request)
         sides: dict[str, object] = {}
         with transaction.atomic():
             for side in ("a", "b"):
@@ -182,7 +183,7 @@ class VerificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     serializer_class = VerificationSerializer
 
     def get_queryset(self) -> QuerySet[Verification]:
-        return Verification.objects.filter(owner=self.request.user).select_related("person")
+        return Verification.objects.filter(owner=api_user(self.request)).select_related("person")
 
 
 class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -192,7 +193,7 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = FaceSerializer
 
     def get_queryset(self) -> QuerySet[Face]:
-        queryset = Face.objects.filter(owner=self.request.user).select_related("person").order_by("-created", "id")
+        queryset = Face.objects.filter(owner=api_user(self.request)).select_related("person").order_by("-created", "id")
         photo = self.request.query_params.get("photo")
         if photo and photo.isdigit():
             queryset = queryset.filter(photo_id=int(photo))

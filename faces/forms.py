@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from faces.models import Person
@@ -69,8 +71,9 @@ class VerifyForm(forms.Form):
         else:
             del self.fields["person"]
 
-    def clean(self):  # type: ignore[no-untyped-def]
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data  # what Form.clean() returns (its stub allows None for overrides)
         if bool(data.get("image_b")) == bool(data.get("person")):
             raise forms.ValidationError("Give a second photo or pick a person (one of them).")
         return data

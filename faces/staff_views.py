@@ -243,6 +243,7 @@ def suggestion_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespo
 def thresholds(request: HttpRequest) -> HttpResponse:
     embedder = conf.embedder_name()
     if request.method == "POST":
+        form: CalibrateForm | ThresholdForm
         if "target_far" in request.POST:
             form = CalibrateForm(request.POST)
             if form.is_valid():

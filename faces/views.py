@@ -21,6 +21,7 @@ from faces.models import Face, FaceScan, Upload, UploadPurpose, Verification
 from faces.services.people import person_by_name
 from gallery.imaging import UploadError
 from gallery.models import Photo
+from nstsite.auth import AuthenticatedHttpRequest
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -49,7 +50,7 @@ def own_faces(user):  # type: ignore[no-untyped-def]
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     photos = Photo.objects.filter(owner=request.user, faces__isnull=False).distinct().order_by("-created")[:24]
     scans = FaceScan.objects.filter(owner=request.user, upload__isnull=False).select_related("upload")[:12]
     named = (
@@ -189,7 +190,7 @@ def face_assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def verify(request: HttpRequest) -> HttpResponse:
+def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     staff = request.user.is_staff
     form = VerifyForm(request.POST or None, request.FILES or None, staff=staff)
     if request.method == "POST" and form.is_valid():

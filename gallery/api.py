@@ -30,6 +30,7 @@ from gallery.serializers import (
     StyleSerializer,
     StyleUploadSerializer,
 )
+from nstsite.auth import api_user
 
 
 def _as_api_error(exc: DjangoValidationError) -> ValidationError:
@@ -93,7 +94,7 @@ class StyleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         if getattr(self, "swagger_fake_view", False):
             return Style.objects.none()
         if self.action == "destroy":
-            return Style.objects.filter(owner=self.request.user)  # global presets cannot be deleted
+            return Style.objects.filter(owner=api_user(self.request))  # global presets cannot be deleted
         queryset = services.visible_styles(self.request.user)
         kind = self.request.query_params.get("kind")
         return queryset.filter(kind=kind) if kind else queryset
@@ -108,7 +109,9 @@ class StyleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         if not files:
             raise ValidationError({"image": ["Attach a style image."]})
         try:
-            style = services.style_create(owner=request.user, upload=files[0], name=request.data.get("name", ""))
+            # Files were attached, so this is a multipart body: ``data`` is a QueryDict (a dict), not a list.
+            name = request.data.get("name", "") if isinstance(request.data, dict) else ""
+            style = services.style_create(owner=request.user, upload=files[0], name=name)
         except UploadError as exc:
             raise ValidationError({"image": [str(exc)]}) from exc
         return Response(StyleSerializer(style, context={"request": request}).data, status=status.HTTP_201_CREATED)
@@ -127,7 +130,7 @@ class RenderViewSet(
     def get_queryset(self) -> QuerySet[Render]:
         if getattr(self, "swagger_fake_view", False):
             return Render.objects.none()
-        queryset = Render.objects.filter(owner=self.request.user).prefetch_related("blend__style")
+        queryset = Render.objects.filter(owner=api_user(self.request)).prefetch_related("blend__style")
         photo = self.request.query_params.get("photo")
         return queryset.filter(photo_id=photo) if photo and photo.isdigit() else queryset
 

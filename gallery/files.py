@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -22,7 +22,7 @@ from gallery.models import Photo, Render, Style
 BINARY = extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY}, tags=["files"])
 
 
-def serve(field: FieldFile, *, download_name: str | None = None) -> HttpResponse:
+def serve(field: FieldFile, *, download_name: str | None = None) -> HttpResponseBase:
     if not field:
         raise Http404("No file.")
     storage = field.storage
@@ -40,36 +40,35 @@ def serve(field: FieldFile, *, download_name: str | None = None) -> HttpResponse
 
 @BINARY
 @api_view(["GET"])
-def photo_file(request: Request, pk: int) -> HttpResponse:
+def photo_file(request: Request, pk: int) -> HttpResponseBase:
     photo = get_object_or_404(Photo, pk=pk, owner=request.user)
-    download = (
-        f"photo-{photo.pk}{photo.image.name[photo.image.name.rfind('.') :]}" if "download" in request.GET else None
-    )
+    name = photo.image.name or ""
+    download = f"photo-{photo.pk}{name[name.rfind('.') :]}" if "download" in request.GET else None
     return serve(photo.image, download_name=download)
 
 
 @BINARY
 @api_view(["GET"])
-def photo_thumb(request: Request, pk: int) -> HttpResponse:
+def photo_thumb(request: Request, pk: int) -> HttpResponseBase:
     return serve(get_object_or_404(Photo, pk=pk, owner=request.user).thumbnail)
 
 
 @BINARY
 @api_view(["GET"])
-def style_thumb(request: Request, pk: int) -> HttpResponse:
+def style_thumb(request: Request, pk: int) -> HttpResponseBase:
     style = get_object_or_404(Style, Q(owner__isnull=True) | Q(owner=request.user), pk=pk)
     return serve(style.thumbnail)
 
 
 @BINARY
 @api_view(["GET"])
-def style_image(request: Request, pk: int) -> HttpResponse:
+def style_image(request: Request, pk: int) -> HttpResponseBase:
     return serve(get_object_or_404(Style, pk=pk, owner=request.user).image)
 
 
 @BINARY
 @api_view(["GET"])
-def render_file(request: Request, pk: int) -> HttpResponse:
+def render_file(request: Request, pk: int) -> HttpResponseBase:
     render = get_object_or_404(Render, pk=pk, owner=request.user)
     download = f"render-{render.pk}.jpg" if "download" in request.GET else None
     return serve(render.result, download_name=download)
@@ -77,12 +76,12 @@ def render_file(request: Request, pk: int) -> HttpResponse:
 
 @BINARY
 @api_view(["GET"])
-def render_preview(request: Request, pk: int) -> HttpResponse:
+def render_preview(request: Request, pk: int) -> HttpResponseBase:
     return serve(get_object_or_404(Render, pk=pk, owner=request.user).preview)
 
 
 @staff_member_required
-def admin_media(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def admin_media(request: HttpRequest, kind: str, pk: int) -> HttpResponseBase:
     """Thumbnails for the admin's lists (staff only)."""
     objects = {"photo": (Photo, "thumbnail"), "render": (Render, "result"), "style": (Style, "thumbnail")}
     if kind not in objects:

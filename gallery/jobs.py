@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rq import get_current_job
 
@@ -30,7 +30,8 @@ def presets_render_thumbnails() -> int:
 
     drawn = 0
     for style in Style.objects.filter(kind=StyleKind.PRESET, thumbnail=""):
-        image = render_thumbnail(engines.presets(), style.preset_id, size=256)
+        # A PRESET style always carries its engine's preset id (seeded together in presets_sync).
+        image = render_thumbnail(engines.presets(), cast(int, style.preset_id), size=256)
         style.thumbnail.save("t.jpg", imaging.encode(image, "JPEG", quality=88), save=True)
         drawn += 1
     return drawn

@@ -43,7 +43,7 @@ def render_execute(render_id: int, *, worker_name: str = "") -> None:
         device=engines.device_label() + (" · random VGG weights" if _random_vgg(render) else ""),
         params={**render.params, "run_seconds": round(time.perf_counter() - started, 3)},
     )
-    if not updated:  # cancelled at the last moment: keep nothing
+    if not updated and render.result.name:  # cancelled at the last moment: keep nothing (name is set by save)
         render.result.storage.delete(render.result.name)
 
 

@@ -64,7 +64,9 @@ class StyleUploadSerializer(serializers.Serializer):
 
 
 class BlendItemSerializer(serializers.Serializer):
-    style = serializers.IntegerField(help_text="A style id (see /styles/).")
+    # The serializer metaclass moves declared fields off the class, so this does not clash with
+    # Field.style (the stubs do not model that).
+    style = serializers.IntegerField(help_text="A style id (see /styles/).")  # type: ignore[assignment]
     weight = serializers.FloatField(default=1.0, min_value=0.0, help_text="Relative weight, ≥ 0.")
 
 

@@ -92,7 +92,7 @@ def photo_delete(*, photo: Photo) -> None:
 def _delete_files(photos: Iterable[Photo]) -> None:
     for photo in photos:
         for field in (photo.image, photo.thumbnail):
-            if field:
+            if field.name:
                 field.storage.delete(field.name)
 
 
@@ -117,17 +117,17 @@ def style_create(*, owner: Any, upload: UploadedFile, name: str = "") -> Style:
         style.save()
     except BaseException:
         for field in (style.image, style.thumbnail):
-            if field:
+            if field.name:
                 field.storage.delete(field.name)
         raise
     return style
 
 
 def style_delete(*, style: Style) -> None:
-    files = [f for f in (style.image, style.thumbnail, style.checkpoint) if f]
+    files = [(f.storage, f.name) for f in (style.image, style.thumbnail, style.checkpoint) if f.name]
     style.delete()
-    for field in files:
-        field.storage.delete(field.name)
+    for storage, name in files:
+        storage.delete(name)
 
 
 def presets_sync() -> None:
@@ -265,5 +265,5 @@ def render_delete(*, render: Render) -> None:
 
 def _delete_render_files(render: Render) -> None:
     for field in (render.result, render.preview):
-        if field:
+        if field.name:
             field.storage.delete(field.name)

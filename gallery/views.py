@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +17,7 @@ from gallery import engines, options, services
 from gallery.forms import StyleUploadForm, UploadForm
 from gallery.imaging import UploadError
 from gallery.models import Render, RenderMethod, Style, StyleKind
+from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.jobs import stale_after
 
 
@@ -90,7 +91,9 @@ def _blend_from_post(request: HttpRequest, method: str) -> list[tuple[Style, flo
     for key, value in request.POST.items():
         if key.startswith("weight_") and key[7:].isdigit() and int(key[7:]) in visible:
             try:
-                weight = float(value or 0)
+                # A request's QueryDict never holds an empty value list, so items() yields strings
+                # (the stubs add "list[object]" for MultiValueDict in general).
+                weight = float(cast(str, value) or 0)
             except ValueError:
                 raise ValidationError({"styles": "Blend weights must be numbers."}) from None
             if weight != 0:
@@ -123,7 +126,7 @@ def _params(request: HttpRequest) -> dict[str, Any]:
 
 
 @login_required
-def render_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def render_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     Render.reap_stale(after=stale_after())
     item = get_object_or_404(Render.objects.filter(owner=request.user).select_related("photo"), pk=pk)
     return render(request, "gallery/render.html", {"render": item, "qualities": options.QUALITIES})
@@ -131,7 +134,7 @@ def render_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def render_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def render_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in ("cancel", "retry", "rerun", "delete"):
         raise Http404("Unknown action.")
     item = get_object_or_404(Render.objects.filter(owner=request.user), pk=pk)
@@ -157,7 +160,7 @@ def render_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 @login_required
-def styles_page(request: HttpRequest) -> HttpResponse:
+def styles_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = StyleUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -176,7 +179,7 @@ def styles_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def style_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def style_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     style = get_object_or_404(Style.objects.filter(owner=request.user), pk=pk)
     services.style_delete(style=style)
     messages.success(request, "Style deleted. Renders made with it are kept.")

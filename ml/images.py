@@ -43,7 +43,7 @@ def open_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(source, formats=list(formats) if formats else None)
+            image: Image.Image = Image.open(source, formats=list(formats) if formats else None)
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(
@@ -77,8 +77,9 @@ def to_rgb(image: Image.Image) -> Image.Image:
         return image
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16/32-bit greyscale: scale the used range to 8 bits instead of clipping at 255.
-        extrema = image.getextrema()
-        high = max(int(extrema[1]), 1) if isinstance(extrema, tuple) else 255
+        extrema = image.getextrema()  # single band: (min, max) numbers
+        top = extrema[1] if isinstance(extrema, tuple) else 255
+        high = max(int(top), 1) if isinstance(top, (int, float)) else 255
         image = image.point(lambda v: v * 255 / high if high > 255 else v).convert("L")
     if image.mode == "P":
         image = image.convert("RGBA")

@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from nstsite.auth import api_user
+
 
 class TokenThrottle(ScopedRateThrottle):
     scope = "token"
@@ -53,7 +55,7 @@ class TokenView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
-        Token.objects.filter(user=request.user).delete()
+        Token.objects.filter(user=api_user(request)).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import ClassVar, Self
 
 from django.db import models
 from django.utils import timezone
@@ -36,6 +37,11 @@ class BackgroundTask(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker_name = models.CharField(max_length=200, blank=True)
+
+    # Annotation only (no runtime attribute): every concrete subclass gets Django's implicit
+    # ``objects`` manager, but the stubs give an abstract model none, so the classmethods below
+    # would not type-check without it.
+    objects: ClassVar[models.Manager[Self]]
 
     class Meta:
         abstract = True

@@ -36,7 +36,7 @@ def photo_faces(context: template.Context, photo) -> dict[str, Any]:  # type: ig
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
     is_owner = bool(user and user.is_authenticated and photo.owner_id == user.pk)
-    if not is_owner:
+    if user is None or not is_owner:  # (is_owner already implies a user; this tells mypy)
         return {"visible": False}
     faces = list(Face.objects.filter(photo=photo).select_related("person").order_by("x1", "id"))
     scan = FaceScan.objects.filter(photo=photo).order_by("-created", "-id").first()

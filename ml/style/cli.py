@@ -16,9 +16,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from ml.images import ImageError, open_image
 from ml.weights import MissingWeightsError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def _style_spec(text: str) -> dict[int, float]:
@@ -114,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _style_images(specs: list[str]) -> list[tuple[object, float]]:
-    styles = []
+def _style_images(specs: list[str]) -> list[tuple[Image.Image, float]]:
+    styles: list[tuple[Image.Image, float]] = []
     for spec in specs:
         path, weight = spec, 1.0
         head, sep, tail = spec.rpartition(":")

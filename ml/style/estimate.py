@@ -19,7 +19,7 @@ from ml.style.gatys_params import GatysParams
 from ml.style.imaging import scale_to
 
 # VGG19 features: channels per conv, "M" = pool. Names follow ml.style.vgg.
-_VGG19 = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
+_VGG19: list[int | str] = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]  # fmt: skip
 _LBFGS_EVALS_PER_ITERATION = 1.25  # strong-Wolfe line search: mostly 1 evaluation, sometimes 2-3
 
 

@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -111,10 +112,18 @@ class _Level:
 
     def losses(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         features = _features(self.vgg, x, self.layers, self.checkpointed)
-        c = sum(content_loss(features[n], t) for n, t in zip(self.content_layers, self.content_targets, strict=True))
-        s = sum(
-            w * style_loss(features[n], t)
-            for n, t, w in zip(self.style_layers, self.style_targets, self.layer_weights, strict=True)
+        # sum() of tensors is a tensor; typeshed adds "| Literal[0]" for an empty input, and
+        # GatysParams refuses empty content_layers / style_layers.
+        c = cast(
+            torch.Tensor,
+            sum(content_loss(features[n], t) for n, t in zip(self.content_layers, self.content_targets, strict=True)),
+        )
+        s = cast(
+            torch.Tensor,
+            sum(
+                w * style_loss(features[n], t)
+                for n, t, w in zip(self.style_layers, self.style_targets, self.layer_weights, strict=True)
+            ),
         )
         p = self.params
         return p.content_weight * c / len(self.content_layers), p.style_weight * s, p.tv_weight * total_variation(x)
@@ -251,7 +260,9 @@ def run_gatys(
             if should_stop is not None and should_stop():
                 raise Cancelled(done, to_image(finish(x, level_photo)))
             first: dict[str, torch.Tensor] = {}
-            optimizer.step(_closure(optimizer, stage, x, first))
+            # torch annotates the closure as returning float, but LBFGS/Adam call it for the loss
+            # *tensor* (LBFGS runs float() on it itself), as torch's own docs show.
+            optimizer.step(_closure(optimizer, stage, x, first))  # type: ignore[arg-type]
             if params.optimizer == "adam":
                 with torch.no_grad():
                     x.clamp_(0, 1)  # L-BFGS is left unconstrained: clamping would corrupt its curvature pairs

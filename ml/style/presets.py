@@ -176,8 +176,12 @@ def thumbnail_scene(size: int = 512) -> Image.Image:
     draw.polygon([(180 * s, 330 * s), (360 * s, 180 * s), (512 * s, 300 * s), (512 * s, 512 * s)], fill=(95, 125, 75))
     draw.rectangle([0, 380 * s, size, size], fill=(60, 110, 160))  # lake
     for i in range(6):  # ripples give the lake some texture to stylise
-        y = (395 + i * 18) * s
-        draw.line([(40 * s + i * 20 * s, y), (200 * s + i * 30 * s, y)], fill=(150, 190, 220), width=max(1, int(2 * s)))
+        ripple_y = (395 + i * 18) * s
+        draw.line(
+            [(40 * s + i * 20 * s, ripple_y), (200 * s + i * 30 * s, ripple_y)],
+            fill=(150, 190, 220),
+            width=max(1, int(2 * s)),
+        )
     draw.rectangle([300 * s, 300 * s, 380 * s, 370 * s], fill=(200, 80, 60))  # house
     draw.polygon([(290 * s, 300 * s), (340 * s, 260 * s), (390 * s, 300 * s)], fill=(110, 50, 40))
     draw.rectangle([330 * s, 330 * s, 350 * s, 370 * s], fill=(60, 40, 30))

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 from PIL import Image
@@ -101,9 +102,14 @@ class PerceptualLoss:
         with torch.no_grad():
             target = self.vgg(content, [CONTENT_LAYER])[CONTENT_LAYER]
         c = self.config.content_weight * torch.nn.functional.mse_loss(out_features[CONTENT_LAYER], target)
-        s = sum(
-            torch.nn.functional.mse_loss(gram_matrix(out_features[n]), g.expand(output.shape[0], -1, -1))
-            for n, g in zip(STYLE_LAYERS, self.style_grams, strict=True)
+        # sum() of tensors is a tensor (typeshed types it "Tensor | Literal[0]" for an empty input;
+        # STYLE_LAYERS is never empty).
+        s = cast(
+            torch.Tensor,
+            sum(
+                torch.nn.functional.mse_loss(gram_matrix(out_features[n]), g.expand(output.shape[0], -1, -1))
+                for n, g in zip(STYLE_LAYERS, self.style_grams, strict=True)
+            ),
         )
         s = self.config.style_weight * s
         total = c + s

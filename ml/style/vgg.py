@@ -49,6 +49,10 @@ class VGGFeatures(nn.Module):
     Weights are frozen (``requires_grad=False``); gradients flow to the input only.
     """
 
+    # Registered as buffers in __init__ (so they follow .to(device)); declared for the type checker.
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, features: nn.Sequential, name: str) -> None:
         super().__init__()
         self.name = name

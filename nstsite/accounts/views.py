@@ -11,6 +11,7 @@ from django.urls import reverse_lazy
 from rest_framework.authtoken.models import Token
 
 from nstsite.accounts.forms import ProfileForm, SignupForm
+from nstsite.auth import AuthenticatedHttpRequest
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -26,7 +27,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and "save_profile" in request.POST and form.is_valid():
         form.save()

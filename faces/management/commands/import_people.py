@@ -16,7 +16,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from faces import conf
-from faces.models import Face, FaceScan, Upload, UploadPurpose
+from faces.models import Face, FaceScan, Person, Upload, UploadPurpose
 from faces.services.people import active_people, person_create
 from faces.services.scans import detect_and_embed, face_enroll, store_detections, upload_create
 from gallery.imaging import UploadError
@@ -52,7 +52,7 @@ class Command(BaseCommand):
         if actor is None or not actor.is_staff:
             raise CommandError("Give --user with a staff account (or create a superuser).")
         folders = sorted(p for p in root.iterdir() if p.is_dir())
-        work = []
+        work: list[tuple[Path, Path]] = []
         skipped: list[tuple[str, str]] = []
         for folder in folders:
             photos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
@@ -62,7 +62,7 @@ class Command(BaseCommand):
             work.extend((folder, p) for p in (photos[:limit] if limit else photos))
         embedder = conf.embedder_name()
         enrolled: Counter[str] = Counter()
-        people: dict[Path, object] = {}
+        people: dict[Path, Person] = {}
         for folder, path in tqdm(work, desc="enrolling", unit="photo", disable=options.get("verbosity", 1) == 0):
             label = f"{folder.name}/{path.name}"
             try:
@@ -87,7 +87,7 @@ class Command(BaseCommand):
                 try:
                     upload = upload_create(
                         owner=actor, file=data, purpose=UploadPurpose.ENROLL, person=person, name=path.name
-                    )  # type: ignore[arg-type]
+                    )
                 except UploadError as exc:
                     skipped.append((label, str(exc)))
                     continue
@@ -100,7 +100,7 @@ class Command(BaseCommand):
                                                progress=1.0, face_count=len(detections))  # fmt: skip
                 main = max(detections, key=lambda d: d.face.width * d.face.height)
                 faces = store_detections(scan, image, [main])
-                face_enroll(face=faces[0], person=person, actor=actor)  # type: ignore[arg-type]
+                face_enroll(face=faces[0], person=person, actor=actor)
                 enrolled[folder.name] += 1
         self.stdout.write(
             self.style.SUCCESS(
