@@ -14,6 +14,7 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy nstsite gallery faces ml
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.runtime

@@ -99,7 +99,8 @@ class BackgroundTask(models.Model):
 
     @classmethod
     def is_cancelled(cls, pk: int) -> bool:
-        return cls.objects.filter(pk=pk, status=TaskStatus.CANCELLED).exists()
+        """True once the row is cancelled — or deleted, so a job never finishes work nobody can see."""
+        return not cls.objects.filter(pk=pk).exclude(status=TaskStatus.CANCELLED).exists()
 
     @classmethod
     def reap_stale(cls, *, after: timedelta) -> int:

@@ -291,3 +291,10 @@ def test_a_new_worker_fails_the_renders_a_dead_worker_left_running(user, photo, 
     run_worker("style")
     render.refresh_from_db()
     assert render.status == TaskStatus.FAILED and "stopped unexpectedly" in render.error
+
+
+def test_a_deleted_render_counts_as_cancelled_for_its_running_job(user, photo, presets):
+    render = services.render_create(owner=user, photo=photo, method="preset", blend=[(presets[0], 1.0)])
+    assert not Render.is_cancelled(render.pk)
+    services.render_delete(render=render)
+    assert Render.is_cancelled(render.pk)
