@@ -57,7 +57,8 @@ def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[
                     content_hash=clean.sha256,
                     taken_at=clean.taken_at,
                 )
-                photo.image.save("p", imaging.encode(clean.image, clean.format), save=False)
+                encoded = imaging.encode(clean.image, clean.format)
+                photo.image.save(encoded.name, encoded, save=False)  # the name carries the format's suffix
                 stored.append(photo)
                 photo.thumbnail.save("t.jpg", imaging.thumbnail(clean.image), save=False)
                 photo.save()
@@ -111,7 +112,8 @@ def style_create(*, owner: Any, upload: UploadedFile, name: str = "") -> Style:
     """A painting (any image) to use as a style; stored clean like photos."""
     clean = imaging.read_upload(upload)
     style = Style(kind=StyleKind.IMAGE, owner=owner, name=(name or upload.name or "My style")[:120])
-    style.image.save("s", imaging.encode(clean.image, clean.format), save=False)
+    encoded = imaging.encode(clean.image, clean.format)
+    style.image.save(encoded.name, encoded, save=False)
     try:
         style.thumbnail.save("t.jpg", imaging.thumbnail(clean.image, 256), save=False)
         style.save()

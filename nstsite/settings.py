@@ -253,7 +253,9 @@ SPECTACULAR_SETTINGS = {
     "from `POST /api/v1/auth/token/`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The schema lists staff endpoints too: only signed-in users may read it (the docs page
+    # sends visitors to the log-in page first).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI assets served from the sidecar package: the docs page works offline.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -46,7 +46,8 @@ def upload_create(
         original_name=(name or getattr(file, "name", "") or "")[:255],
         sha256=clean.sha256,
     )
-    upload.image.save("upload.jpg", encode(clean.image, clean.format), save=False)
+    encoded = encode(clean.image, clean.format)
+    upload.image.save(encoded.name, encoded, save=False)  # the name carries the format's suffix
     upload.save()
     return upload
 

@@ -32,6 +32,9 @@ def test_sign_up_upload_stylize_compare_and_delete(page, live_worker, testdata, 
     log_in(page, "painter")
     assert page.locator(".nav >> text=painter").is_visible()
     page.screenshot(path=shots / "02b-logged-in.png")
+    page.goto("/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock-tag")  # the interactive docs loaded the schema
+    page.screenshot(path=shots / "02c-api-docs.png")
 
     page.goto("/upload/")
     page.set_input_files("input[type=file]", [str(testdata / "style" / "content" / "golden_gate.jpg"),

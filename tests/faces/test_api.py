@@ -54,7 +54,8 @@ def test_verify_two_photos_of_one_person_and_of_two_people(user_api, faces_dir, 
     assert b["same"] is False and b["distance"] > b["threshold"] and b["score"] < 0.5
 
 
-def test_the_schema_documents_the_faces_endpoints(client):
+def test_the_schema_documents_the_faces_endpoints(client, user):
+    client.force_login(user)
     schema = client.get("/api/schema/").content.decode()
     for path in ["/api/v1/identify/", "/api/v1/verify/", "/api/v1/people/", "/api/v1/faces/", "/api/v1/suggestions/"]:
         assert path in schema

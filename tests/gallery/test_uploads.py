@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from pathlib import Path
 
@@ -167,3 +168,30 @@ def test_photo_list_pages_are_capped(user_api, user):
     response = user_api.get("/api/v1/photos/?page_size=100000")
     assert response.status_code == 200
     assert response.json()["count"] == 0 and "results" in response.json()
+
+
+def test_a_png_html_polyglot_is_served_only_as_a_clean_reencoded_image(user_api):
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "navy").save(buffer, "PNG")
+    polyglot = buffer.getvalue() + b"<html><script>alert(document.cookie)</script></html>"
+    response = upload(user_api, SimpleUploadedFile("avatar.png", polyglot, "image/png"))
+    assert response.status_code == 201
+    served = user_api.get(response.json()[0]["photo"]["image_url"])
+    body = b"".join(served.streaming_content)
+    assert served["Content-Type"] == "image/png" and served["X-Content-Type-Options"] == "nosniff"
+    assert b"<script" not in body and body.endswith(b"IEND\xaeB`\x82")
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd.jpg", "x.php%00.jpg", "x.jpg.php", "." + "a" * 300 + ".jpg", ".hidden.jpg"]
+)
+def test_the_uploaded_file_name_never_reaches_the_filesystem(user_api, settings, name):
+    data = jpeg_with_gps(size=(64, 48))
+    response = upload(user_api, SimpleUploadedFile(name, data, "image/jpeg"))
+    assert response.status_code == 201
+    photo = Photo.objects.get()
+    stored = Path(photo.image.path).resolve()
+    assert stored.is_relative_to(Path(settings.MEDIA_ROOT).resolve() / "photos")
+    assert re.fullmatch(r"[0-9a-f]{32}\.jpg", stored.name)
+    download = user_api.get(response.json()[0]["photo"]["image_url"] + "?download=1")
+    assert download["Content-Disposition"] == f'attachment; filename="photo-{photo.pk}.jpg"'

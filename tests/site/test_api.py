@@ -91,7 +91,10 @@ def test_a_page_size_over_the_maximum_is_capped():
     assert Pagination().get_page_size(request) == Pagination.max_page_size == 100
 
 
-def test_the_openapi_schema_and_docs_are_served(client):
+def test_the_openapi_schema_and_docs_are_for_signed_in_users(client, user):
+    assert client.get("/api/schema/").status_code == 401
+    assert client.get("/api/docs/")["Location"].startswith("/accounts/login/")
+    client.force_login(user)
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     body = schema.json()
@@ -111,3 +114,36 @@ def test_the_openapi_schema_validates_without_warnings(tmp_path):
     import re
 
     assert not re.search(r"^\s+embeddings?:\s*$", schema, re.MULTILINE)  # no field ever carries one
+
+
+def test_session_posts_to_the_api_need_the_csrf_token_but_token_clients_do_not(user):
+    from rest_framework.test import APIClient
+
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(user)
+    assert browser.post("/api/v1/renders/", {}, format="json").status_code == 403
+    mobile = APIClient(enforce_csrf_checks=True)
+    mobile.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert mobile.post("/api/v1/renders/", {}, format="json").status_code == 400  # validated, not refused
+
+
+def test_production_responses_carry_the_security_headers(settings, user):
+    from django.test import Client
+
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SESSION_COOKIE_SECURE = True
+    settings.CSRF_COOKIE_SECURE = True
+    client = Client()  # a new client builds its middleware from these settings
+    assert client.get("/accounts/login/")["Location"].startswith("https://")
+    response = client.get("/accounts/login/", secure=True)
+    assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response.cookies["csrftoken"]["secure"]
+    client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}, secure=True)
+    session = client.cookies["sessionid"]
+    assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"

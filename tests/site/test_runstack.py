@@ -54,7 +54,8 @@ def test_runstack_serves_a_healthy_site_refuses_a_second_copy_and_stops_cleanly(
         assert body.get("status") == "ok", body
         assert body["database"]["pgvector"] and body["redis"]["ok"]
         assert body["workers"]["workers"] == {"style": 1, "faces": 1}
-        assert _get(f"http://127.0.0.1:{port}/api/docs/")[0] == 200
+        assert _get(f"http://127.0.0.1:{port}/accounts/login/")[0] == 200
+        assert _get(f"http://127.0.0.1:{port}/api/schema/")[0] == 401  # for signed-in users only
 
         second = subprocess.run(manage, env=env, capture_output=True, text=True, timeout=120)
         assert second.returncode != 0
