@@ -257,6 +257,7 @@ SPECTACULAR_SETTINGS = {
     # sends visitors to the log-in page first).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",  # tags endpoints by resource (photos, renders, people, ...)
     # Swagger UI assets served from the sidecar package: the docs page works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
