@@ -58,7 +58,7 @@ def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[
                     taken_at=clean.taken_at,
                 )
                 encoded = imaging.encode(clean.image, clean.format)
-                photo.image.save(encoded.name, encoded, save=False)  # the name carries the format's suffix
+                photo.image.save(str(encoded.name), encoded, save=False)  # the name carries the format's suffix
                 stored.append(photo)
                 photo.thumbnail.save("t.jpg", imaging.thumbnail(clean.image), save=False)
                 photo.save()
@@ -113,7 +113,7 @@ def style_create(*, owner: Any, upload: UploadedFile, name: str = "") -> Style:
     clean = imaging.read_upload(upload)
     style = Style(kind=StyleKind.IMAGE, owner=owner, name=(name or upload.name or "My style")[:120])
     encoded = imaging.encode(clean.image, clean.format)
-    style.image.save(encoded.name, encoded, save=False)
+    style.image.save(str(encoded.name), encoded, save=False)
     try:
         style.thumbnail.save("t.jpg", imaging.thumbnail(clean.image, 256), save=False)
         style.save()

@@ -47,7 +47,7 @@ def upload_create(
         sha256=clean.sha256,
     )
     encoded = encode(clean.image, clean.format)
-    upload.image.save(encoded.name, encoded, save=False)  # the name carries the format's suffix
+    upload.image.save(str(encoded.name), encoded, save=False)  # the name carries the format's suffix
     upload.save()
     return upload
 
