@@ -45,7 +45,7 @@ def test_sign_up_upload_stylize_compare_and_delete(page, live_worker, testdata, 
     page.click(".upload-list li.ok a >> nth=0")
     page.wait_for_selector("#stylize")
     # Wait until the worker has drawn the preset thumbnails, then pick one by its picture.
-    for _ in range(60):
+    for _ in range(180):  # generous: on a loaded CI machine the worker first warms its models
         if page.locator(".preset img").count() >= 26:
             break
         page.wait_for_timeout(1000)
