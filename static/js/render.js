@@ -23,6 +23,7 @@
       .then((r) => r.json())
       .then((render) => {
         bar.style.width = Math.round(100 * render.progress) + "%";
+        bar.parentElement.classList.toggle("indeterminate", render.status === "running" && render.progress === 0);
         const step = render.iteration ? " · iteration " + render.iteration : "";
         text.textContent = render.status === "queued" ? "Waiting for a worker…" : "Running: " + Math.round(100 * render.progress) + "%" + step;
         if (render.preview_url && render.iteration !== lastPreview) {
