@@ -15,7 +15,8 @@ def make_photo(owner, path: Path):  # type: ignore[no-untyped-def]
 
     clean = read_upload(path.read_bytes(), name=path.name)
     photo = Photo(owner=owner, original_name=path.name, content_hash=clean.sha256, taken_at=clean.taken_at)
-    photo.image.save("photo.jpg", encode(clean.image, clean.format), save=False)
+    encoded = encode(clean.image, clean.format)
+    photo.image.save(str(encoded.name), encoded, save=False)
     photo.thumbnail.save("thumb.jpg", thumbnail(clean.image), save=False)
     photo.save()
     return photo
