@@ -15,7 +15,7 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from gallery import options, services
@@ -44,7 +44,9 @@ def _files(request: Request, *names: str) -> list[Any]:
         raise ParseError(f"The upload was refused: {exc}") from exc
 
 
-class UploadThrottle(ScopedRateThrottle):
+class UploadThrottle(UserRateThrottle):
+    """Uploads per user per hour (``THROTTLE_UPLOAD``), on top of the general rate."""
+
     scope = "upload"
 
 

@@ -298,3 +298,15 @@ def test_a_deleted_render_counts_as_cancelled_for_its_running_job(user, photo, p
     assert not Render.is_cancelled(render.pk)
     services.render_delete(render=render)
     assert Render.is_cancelled(render.pk)
+
+
+def test_a_render_over_the_time_limit_fails_with_a_clear_reason(user, photo, painting, queues, run_worker, settings):
+    settings.JOB_TIMEOUT_STYLE = 2
+    render = services.render_create(
+        owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)],
+        params={"quality": "draft", "size": 96, "iterations": 2000, "optimizer": "adam"},
+    )  # fmt: skip
+    run_worker("style")
+    render.refresh_from_db()
+    assert render.status == TaskStatus.FAILED
+    assert "longer than the time limit" in render.error and not render.result

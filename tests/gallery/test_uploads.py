@@ -195,3 +195,18 @@ def test_the_uploaded_file_name_never_reaches_the_filesystem(user_api, settings,
     assert re.fullmatch(r"[0-9a-f]{32}\.jpg", stored.name)
     download = user_api.get(response.json()[0]["photo"]["image_url"] + "?download=1")
     assert download["Content-Disposition"] == f'attachment; filename="photo-{photo.pk}.jpg"'
+
+
+def test_uploads_over_the_rate_limit_get_429_with_retry_after(user_api, settings):
+    from gallery.api import UploadThrottle
+
+    UploadThrottle.THROTTLE_RATES = {**UploadThrottle.THROTTLE_RATES, "upload": "2/hour"}
+    try:
+        responses = [
+            upload(user_api, SimpleUploadedFile(f"{i}.jpg", jpeg_with_gps(size=(40 + i, 40)))) for i in range(3)
+        ]
+    finally:
+        del UploadThrottle.THROTTLE_RATES  # back to the inherited settings
+    assert [r.status_code for r in responses] == [201, 201, 429]
+    assert int(responses[2]["Retry-After"]) > 0
+    assert Photo.objects.count() == 2
