@@ -19,7 +19,6 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from faces import services
@@ -41,14 +40,11 @@ from faces.services.people import active_people
 from gallery.imaging import UploadError
 from gallery.models import Photo
 from nstsite.auth import api_user
+from nstsite.rest import UploadThrottle
 
 
 def _django_errors(exc: DjangoValidationError) -> ValidationError:
     return ValidationError({"non_field_errors": exc.messages})
-
-
-class UploadThrottle(ScopedRateThrottle):
-    scope = "upload"
 
 
 SCAN_EXAMPLE = {

@@ -15,7 +15,6 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from gallery import options, services
@@ -31,6 +30,7 @@ from gallery.serializers import (
     StyleUploadSerializer,
 )
 from nstsite.auth import api_user
+from nstsite.rest import UploadThrottle
 
 
 def _as_api_error(exc: DjangoValidationError) -> ValidationError:
@@ -42,12 +42,6 @@ def _files(request: Request, *names: str) -> list[Any]:
         return [f for name in names for f in request.FILES.getlist(name)]
     except SuspiciousOperation as exc:  # e.g. more files than DATA_UPLOAD_MAX_NUMBER_FILES
         raise ParseError(f"The upload was refused: {exc}") from exc
-
-
-class UploadThrottle(UserRateThrottle):
-    """Uploads per user per hour (``THROTTLE_UPLOAD``), on top of the general rate."""
-
-    scope = "upload"
 
 
 class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):

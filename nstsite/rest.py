@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 
 
 class Pagination(PageNumberPagination):
@@ -47,3 +48,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         error["retry_after_seconds"] = int(wait + 0.999)
     response.data = {"error": error}
     return response
+
+
+class UploadThrottle(UserRateThrottle):
+    """Uploads per user (``THROTTLE_UPLOAD``), on top of the general rate; used by every upload endpoint."""
+
+    scope = "upload"

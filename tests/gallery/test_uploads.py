@@ -198,7 +198,7 @@ def test_the_uploaded_file_name_never_reaches_the_filesystem(user_api, settings,
 
 
 def test_uploads_over_the_rate_limit_get_429_with_retry_after(user_api, settings):
-    from gallery.api import UploadThrottle
+    from nstsite.rest import UploadThrottle
 
     UploadThrottle.THROTTLE_RATES = {**UploadThrottle.THROTTLE_RATES, "upload": "2/hour"}
     try:
