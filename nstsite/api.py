@@ -66,9 +66,30 @@ class MeSerializer(serializers.Serializer):
     is_staff = serializers.BooleanField()
 
 
+class AccountDeleteSerializer(serializers.Serializer):
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False, write_only=True)
+
+
 class MeView(APIView):
-    """The calling user."""
+    """The calling user (GET), or erase the account and everything in it (DELETE, with the password)."""
 
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)
+
+    @extend_schema(
+        request=AccountDeleteSerializer, responses={204: None, 400: OpenApiResponse(description="Wrong password")}
+    )
+    def delete(self, request: Request) -> Response:
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from nstsite.accounts.services import account_delete
+
+        data = AccountDeleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            account_delete(user=api_user(request), password=data.validated_data["password"])
+        except DjangoValidationError as exc:
+            detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+            raise serializers.ValidationError(detail) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)

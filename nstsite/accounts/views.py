@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages.views import SuccessMessageMixin
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from rest_framework.authtoken.models import Token
 
+from nstsite.accounts import services
 from nstsite.accounts.forms import ProfileForm, SignupForm
 from nstsite.auth import AuthenticatedHttpRequest
 
@@ -44,6 +46,21 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
         return redirect("profile")
     has_token = Token.objects.filter(user=request.user).exists()
     return render(request, "registration/profile.html", {"form": form, "has_token": has_token})
+
+
+@login_required
+def account_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            services.account_delete(user=request.user, password=request.POST.get("password", ""))
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("profile")
+        logout(request)
+        messages.success(request, "Your account and everything in it have been deleted.")
+        return redirect("home")
+    return redirect("profile")
 
 
 class PasswordChange(SuccessMessageMixin, auth_views.PasswordChangeView):
