@@ -30,6 +30,7 @@ from gallery.serializers import (
     StyleUploadSerializer,
 )
 from nstsite.auth import api_user
+from nstsite.jobs import stale_after
 from nstsite.rest import UploadThrottle
 
 
@@ -131,7 +132,7 @@ class RenderViewSet(
         return queryset.filter(photo_id=photo) if photo and photo.isdigit() else queryset
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        Render.reap_stale(after=_stale_after())  # a dead worker's render turns failed when someone looks
+        Render.reap_stale(after=stale_after())  # a dead worker's render turns failed when someone looks
         return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(request=RenderCreateSerializer, responses={202: RenderSerializer})
@@ -200,31 +201,16 @@ class GatysEstimateView(APIView):
                 "peak_mib": serializers.FloatField(),
                 "size": serializers.IntegerField(),
                 "device": serializers.CharField(),
+                "notice": serializers.CharField(),
             },
         ),
     )
     def get(self, request: Request) -> Response:
-        from gallery import engines
-        from ml.style.estimate import estimate
-
         photo = get_object_or_404(services.user_photos(request.user), pk=request.query_params.get("photo") or 0)
         raw = {k: v for k, v in request.query_params.items() if k in ("quality", "size", "iterations", "optimizer")}
         try:
-            params = options.gatys_params(options.parse("gatys", raw))
+            plan = services.gatys_plan(photo=photo, params=options.parse("gatys", raw))
         except DjangoValidationError as exc:
             raise _as_api_error(exc) from exc
-        cost = estimate(params, (photo.width, photo.height), engines.device())
-        return Response(
-            {
-                "seconds": round(cost.seconds, 1),
-                "peak_mib": round(cost.peak_mib),
-                "size": params.size,
-                "device": engines.device_label(),
-            }
-        )
-
-
-def _stale_after():  # type: ignore[no-untyped-def]
-    from nstsite.jobs import stale_after
-
-    return stale_after()
+        body = {"seconds": round(plan.cost.seconds, 1), "peak_mib": round(plan.cost.peak_mib), "size": plan.params.size}
+        return Response({**body, "device": plan.device, "notice": plan.notice})

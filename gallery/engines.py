@@ -18,6 +18,28 @@ def device_label() -> str:
     return describe(device())
 
 
+_WORKER_DEVICE_KEY = "gallery:style-worker-device"
+
+
+def publish_worker_device() -> None:
+    """Tell web processes what this worker runs on, so their Gatys estimates are for this device."""
+    from django.core.cache import cache
+
+    from ml.style.estimate import device_flops
+
+    cache.set(_WORKER_DEVICE_KEY, {"label": device_label(), "flops": device_flops(str(device()))}, timeout=None)
+
+
+def worker_device() -> tuple[str, float | None]:
+    """``(label, conv FLOP/s)`` of the style worker as it published them; this process's own device otherwise."""
+    from django.core.cache import cache
+
+    published = cache.get(_WORKER_DEVICE_KEY)
+    if published:
+        return published["label"], published["flops"]
+    return device_label(), None
+
+
 @functools.cache
 def presets():  # type: ignore[no-untyped-def]
     from ml.style.presets import PresetStylizer
@@ -65,6 +87,7 @@ def fast_model(path: str):  # type: ignore[no-untyped-def]
 
 
 def warm_up() -> None:
+    publish_worker_device()
     presets()
     arbitrary()
     if gatys_available()[0]:

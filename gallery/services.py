@@ -17,6 +17,8 @@ from redis.exceptions import RedisError
 
 from gallery import imaging, options
 from gallery.models import Photo, Render, RenderMethod, RenderStyle, Style, StyleKind
+from ml.style.estimate import Estimate, estimate
+from ml.style.gatys_params import GatysParams
 from nstsite import jobs
 from nstsite.models import TaskStatus
 
@@ -206,25 +208,42 @@ def _check_blend(owner: Any, method: str, blend: Sequence[tuple[Style, float]]) 
         raise ValidationError({"styles": message})
 
 
-def _fit_gatys(render: Render, photo: Photo) -> None:
-    """Estimate on this machine's device; downscale until the render fits the time limit, or refuse."""
-    from gallery.engines import device
-    from ml.style.estimate import estimate
+@dataclasses.dataclass(frozen=True)
+class GatysPlan:
+    """What a Gatys render will really do on the style worker: its options, cost and device."""
 
-    params = requested = options.gatys_params(render.params)
-    cost = estimate(params, (photo.width, photo.height), device())
-    while cost.seconds > settings.STYLE_GATYS_MAX_SECONDS and params.size > 128:
-        params = dataclasses.replace(params, size=max(128, int(params.size * 0.75)))
-        cost = estimate(params, (photo.width, photo.height), device())
+    params: GatysParams
+    cost: Estimate
+    device: str
+    notice: str = ""
+
+
+def gatys_plan(*, photo: Photo, params: dict[str, Any]) -> GatysPlan:
+    """Estimate on the style worker's device; downscale until it fits ``STYLE_GATYS_MAX_SECONDS``, or refuse."""
+    from gallery.engines import device, worker_device
+
+    label, flops = worker_device()
+    requested = plan = options.gatys_params(params)
+    size = (photo.width, photo.height)
+    cost = estimate(plan, size, device(), flops=flops)
+    while cost.seconds > settings.STYLE_GATYS_MAX_SECONDS and plan.size > 128:
+        plan = dataclasses.replace(plan, size=max(128, int(plan.size * 0.75)))
+        cost = estimate(plan, size, device(), flops=flops)
     if cost.seconds > settings.STYLE_GATYS_MAX_SECONDS:
         raise ValidationError(
             {"params": "This would take too long on this server even at 128 px; use fewer iterations."}
         )
-    if params.size < requested.size:
-        render.notice = f"Reduced to {params.size} px so it finishes within the time limit."
-        render.params = {**render.params, "size": params.size}
-    render.estimated_seconds = cost.seconds
-    render.seed = params.seed
+    notice = f"Reduced to {plan.size} px so it finishes within the time limit." if plan.size < requested.size else ""
+    return GatysPlan(params=plan, cost=cost, device=label, notice=notice)
+
+
+def _fit_gatys(render: Render, photo: Photo) -> None:
+    plan = gatys_plan(photo=photo, params=render.params)
+    if plan.notice:
+        render.notice = plan.notice
+        render.params = {**render.params, "size": plan.params.size}
+    render.estimated_seconds = plan.cost.seconds
+    render.seed = plan.params.seed
 
 
 def _enqueue(render: Render) -> None:

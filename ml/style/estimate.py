@@ -95,13 +95,21 @@ def device_flops(device_name: str) -> float:
     return 2 * 9 * 64 * 64 * 128 * 128 / seconds
 
 
-def estimate(params: GatysParams, content_size: tuple[int, int], device: torch.device | str = "cpu") -> Estimate:
+def estimate(
+    params: GatysParams,
+    content_size: tuple[int, int],
+    device: torch.device | str = "cpu",
+    *,
+    flops: float | None = None,
+) -> Estimate:
     """Predict seconds and peak bytes of :func:`ml.style.gatys.run_gatys` for a photo of ``content_size`` (w, h).
 
     Uses the same level plan and iterations as the render (early stopping is ignored, so seconds
-    are an upper bound). Accuracy is roughly ±50% for time and ±30% for memory on CPU.
+    are an upper bound). Accuracy is roughly ±50% for time and ±30% for memory on CPU. ``flops``:
+    the throughput of the device that will run it, as :func:`device_flops` measured there (e.g. by
+    a worker on another machine); ``None`` measures ``device`` here.
     """
-    throughput = device_flops(str(torch.device(device)))
+    throughput = flops or device_flops(str(torch.device(device)))
     evals = _LBFGS_EVALS_PER_ITERATION if params.optimizer == "lbfgs" else 1.0
     seconds, peak = 0.0, 0
     for side, iterations in zip(params.level_sizes(), params.level_iterations(), strict=True):

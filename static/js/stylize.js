@@ -37,7 +37,8 @@
       .then(({ ok, body }) => {
         if (!ok) { out.textContent = (body.error && body.error.message) || "Cannot estimate."; return; }
         const minutes = body.seconds >= 90 ? Math.round(body.seconds / 60) + " min" : Math.round(body.seconds) + " s";
-        out.textContent = "About " + minutes + " on " + body.device + " for " + body.size + " px (≈" + body.peak_mib + " MiB).";
+        out.textContent = "About " + minutes + " on " + body.device + " for " + body.size + " px (≈" + body.peak_mib + " MiB)."
+          + (body.notice ? " " + body.notice : "");
       })
       .catch(() => { out.textContent = ""; });
   }

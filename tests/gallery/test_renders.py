@@ -310,3 +310,25 @@ def test_a_render_over_the_time_limit_fails_with_a_clear_reason(user, photo, pai
     render.refresh_from_db()
     assert render.status == TaskStatus.FAILED
     assert "longer than the time limit" in render.error and not render.result
+
+
+def test_the_gatys_estimate_uses_the_workers_device_and_shows_a_downscale(user_api, other_user, photo, settings):
+    from django.core.cache import cache
+
+    from gallery import engines
+
+    url = f"/api/v1/estimate/gatys/?photo={photo.pk}&quality=best"
+    cache.set(engines._WORKER_DEVICE_KEY, {"label": "cuda (Test GPU)", "flops": 1e15}, None)
+    fast = user_api.get(url).json()
+    assert fast["device"] == "cuda (Test GPU)" and fast["size"] == 1024 and fast["notice"] == ""
+    cache.set(engines._WORKER_DEVICE_KEY, {"label": "cpu (slow)", "flops": 1e9}, None)
+    settings.STYLE_GATYS_MAX_SECONDS = int(fast["seconds"] * 1e6 / 4) or 1
+    slow = user_api.get(url).json()
+    assert (
+        slow["size"] < 1024 and "Reduced to" in slow["notice"] and slow["seconds"] <= settings.STYLE_GATYS_MAX_SECONDS
+    )
+    from rest_framework.test import APIClient
+
+    other = APIClient()
+    other.force_authenticate(other_user)
+    assert other.get(url).status_code == 404
