@@ -6,22 +6,16 @@ second time; each has a module-level failure callback that marks the row failed.
 
 from __future__ import annotations
 
-from rq import get_current_job
 from rq.job import Job
 
 from faces.models import Calibration, Clustering, FaceScan, Verification
-from nstsite.jobs import handle_failure
-
-
-def _worker_name() -> str:
-    job = get_current_job()
-    return (job.worker_name or "") if job is not None else ""
+from nstsite.jobs import current_worker_name, handle_failure
 
 
 def face_scan_run(scan_id: int) -> None:
     from faces.services.scans import face_scan_run_body
 
-    face_scan_run_body(scan_id, worker_name=_worker_name())
+    face_scan_run_body(scan_id, worker_name=current_worker_name())
 
 
 def face_scan_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
@@ -31,7 +25,7 @@ def face_scan_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: 
 def verification_run(verification_id: int) -> None:
     from faces.services.verification import verification_run_body
 
-    verification_run_body(verification_id, worker_name=_worker_name())
+    verification_run_body(verification_id, worker_name=current_worker_name())
 
 
 def verification_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
@@ -41,7 +35,7 @@ def verification_failed(job: Job, connection, exc_type, exc, tb) -> None:  # typ
 def clustering_run(clustering_id: int) -> None:
     from faces.services.clusters import clustering_run_body
 
-    clustering_run_body(clustering_id, worker_name=_worker_name())
+    clustering_run_body(clustering_id, worker_name=current_worker_name())
 
 
 def clustering_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
@@ -51,7 +45,7 @@ def clustering_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type:
 def calibration_run(calibration_id: int) -> None:
     from faces.services.calibration import calibration_run_body
 
-    calibration_run_body(calibration_id, worker_name=_worker_name())
+    calibration_run_body(calibration_id, worker_name=current_worker_name())
 
 
 def calibration_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from rq import get_current_job
-
 from gallery.models import Render
-from nstsite.jobs import handle_failure, heartbeat
+from nstsite.jobs import current_worker_name, handle_failure, heartbeat
 
 
 def render_run(render_id: int) -> None:
     from gallery.rendering import render_execute
 
-    job = get_current_job()
     with heartbeat(Render, render_id):
-        render_execute(render_id, worker_name=job.worker_name or "" if job else "")
+        render_execute(render_id, worker_name=current_worker_name())
 
 
 def on_render_failure(job: Any, connection: Any, exc_type: Any, exc: Any, traceback: Any) -> None:

@@ -136,6 +136,14 @@ def heartbeat(task_model: type[BackgroundTask], pk: int, *, every: float | None 
         thread.join()
 
 
+def current_worker_name() -> str:
+    """The name of the RQ worker running the current job ("" outside a worker)."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return (job.worker_name or "") if job is not None else ""
+
+
 def stale_after() -> timedelta:
     return timedelta(seconds=settings.TASK_STALE_SECONDS)
 
