@@ -9,7 +9,6 @@ faces found; boxes and landmarks are mapped back to the original size.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -94,12 +93,15 @@ class FaceDetector:
     def detect_batch(self, images: Sequence[Image.Image]) -> list[list[DetectedFace]]:
         """Faces in each of ``images``; one list per image, best score first.
 
-        Images that end up the same size after downscaling run through the cascade as one
-        batch (facenet-pytorch can only batch equal-sized images), so a burst of same-camera
-        photos costs one pyramid pass per group.
+        The whole list goes through one cascade (:func:`ml.faces.cascade.detect_many`): P-Net per
+        group of equal-sized photos, then R-Net and O-Net once over every photo's candidates. The
+        faces found are the same as with one call per photo.
         """
-        results: list[list[DetectedFace]] = [[] for _ in images]
-        groups: dict[tuple[int, int], list[tuple[int, np.ndarray, float]]] = defaultdict(list)
+        from ml.faces.cascade import detect_many
+
+        arrays: list[np.ndarray] = []
+        scales: list[float] = []
+        indices: list[int] = []
         for index, image in enumerate(images):
             rgb = to_rgb(image)
             scale = min(1.0, self.max_side / max(rgb.size))
@@ -109,29 +111,21 @@ class FaceDetector:
             # A face must fit into the smaller side, or the pyramid is empty.
             if min(rgb.size) < self._min_size(scale):
                 continue
-            groups[rgb.size].append((index, np.asarray(rgb, dtype=np.uint8), scale))
-        for members in groups.values():
-            scale = members[0][2]
-            batch = np.stack([array for _, array, _ in members])
-            all_boxes, all_points = self._run_cascade(batch, self._min_size(scale))
-            for (index, _, member_scale), boxes, points in zip(members, all_boxes, all_points, strict=True):
-                height, width = images[index].size[1], images[index].size[0]
-                results[index] = self._to_faces(boxes, points, member_scale, width, height)
+            arrays.append(np.asarray(rgb, dtype=np.uint8))
+            scales.append(scale)
+            indices.append(index)
+        results: list[list[DetectedFace]] = [[] for _ in images]
+        with torch.inference_mode():
+            found = detect_many(
+                arrays, [self._min_size(s) for s in scales], self._nets, self.thresholds, self.factor, self.device
+            )
+        for index, scale, (boxes, points) in zip(indices, scales, found, strict=True):
+            width, height = images[index].size
+            results[index] = self._to_faces(boxes, points, scale, width, height)
         return results
 
     def _min_size(self, scale: float) -> float:
         return max(float(PNET_WINDOW), self.min_face_size * scale)
-
-    def _run_cascade(self, batch: np.ndarray, min_size: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        from facenet_pytorch.models.utils.detect_face import detect_face
-
-        pnet, rnet, onet = self._nets
-        with torch.inference_mode():
-            tensor = torch.from_numpy(batch).to(self.device)
-            boxes, points = detect_face(
-                tensor, min_size, pnet, rnet, onet, list(self.thresholds), self.factor, self.device
-            )
-        return list(boxes), list(points)
 
     def _to_faces(
         self, boxes: np.ndarray, points: np.ndarray, scale: float, width: int, height: int
