@@ -58,6 +58,11 @@ def min_score() -> float:
     return float(settings.FACES_MIN_SCORE)
 
 
+def scan_batch() -> int:
+    """How many queued scans one job claims and runs together (at least 1); see docs/benchmarks.md."""
+    return max(1, int(getattr(settings, "FACES_SCAN_BATCH", 8)))
+
+
 def cluster_min_faces() -> int:
     return int(settings.FACES_CLUSTER_MIN_FACES)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -108,20 +108,25 @@ def handle_failure(
 
 
 @contextmanager
-def heartbeat(task_model: type[BackgroundTask], pk: int, *, every: float | None = None) -> Iterator[None]:
-    """Refresh the row's heartbeat from a side thread while the block runs.
+def heartbeat(
+    task_model: type[BackgroundTask], pk: int | Collection[int], *, every: float | None = None
+) -> Iterator[None]:
+    """Refresh the row's heartbeat (or every row's, for a job that took on several) from a side
+    thread while the block runs.
 
     A side thread keeps beating even while the job sits inside one long PyTorch call; if the
     process dies, the beats stop and :meth:`BackgroundTask.reap_stale` fails the row.
     """
     interval = every or settings.TASK_HEARTBEAT_SECONDS
     stop = threading.Event()
+    pks = [pk] if isinstance(pk, int) else list(pk)
 
     def _beat() -> None:
         try:
             while not stop.wait(interval):
                 try:
-                    task_model.beat(pk)
+                    for one in pks:
+                        task_model.beat(one)
                 except Exception:  # a missed beat must never kill the job
                     log.warning("heartbeat for %s %s failed", task_model.__name__, pk, exc_info=True)
         finally:

@@ -317,6 +317,7 @@ FACES_KNN = env_int("FACES_KNN", 5)  # nearest reference faces that vote
 FACES_EF_SEARCH = env_int("FACES_EF_SEARCH", 100)  # hnsw.ef_search; see docs/benchmarks.md
 FACES_MIN_FACE_SIZE = env_int("FACES_MIN_FACE_SIZE", 20)
 FACES_MIN_SCORE = float(env_str("FACES_MIN_SCORE", "0.9"))
+FACES_SCAN_BATCH = env_int("FACES_SCAN_BATCH", 8)  # queued scans one job takes on together (1 = one per job)
 FACES_CLUSTER_MIN_FACES = env_int("FACES_CLUSTER_MIN_FACES", 3)
 FACES_CLUSTER_EPS = float(env_str("FACES_CLUSTER_EPS")) if env_str("FACES_CLUSTER_EPS") else None
 FACES_SUGGEST_FACTOR = float(env_str("FACES_SUGGEST_FACTOR", "1.25"))  # "maybe X?" up to threshold × this

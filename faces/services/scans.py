@@ -8,6 +8,9 @@ with IoU > 0.5), and "not this person" rejections stay with the face.
 from __future__ import annotations
 
 import io
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +32,8 @@ from nstsite.models import ACTIVE, TaskStatus
 
 if TYPE_CHECKING:
     from ml.faces.detect import DetectedFace
+
+log = logging.getLogger(__name__)
 
 CROP_SIDE = 160
 IOU_SAME_FACE = 0.5
@@ -108,12 +113,33 @@ def _open_source(scan: FaceScan) -> Image.Image:
 
 
 def detect_and_embed(image: Image.Image, embedder_name: str) -> list[Detection]:
-    """Run the detector and the embedder (worker or CLI only)."""
-    detected = engines.detector().detect(image)
-    if not detected:
-        return []
-    vectors = engines.embedder(embedder_name).embed_faces(image, detected)
-    return [Detection(face, vector) for face, vector in zip(detected, vectors, strict=True)]
+    """Run the detector and the embedder on one photo (worker or CLI only)."""
+    return detect_and_embed_many([image], [embedder_name])[0]
+
+
+def detect_and_embed_many(images: Sequence[Image.Image], embedder_names: Sequence[str]) -> list[list[Detection]]:
+    """Detections with embeddings for several photos at once (worker or CLI only).
+
+    Detection runs as one cascade over all photos; each embedder then aligns the faces of its
+    photos and embeds them in one batch. The result per photo is what :func:`detect_and_embed`
+    gives for it alone (tests/faces/test_scan_batches.py).
+    """
+    found = engines.detector().detect_batch(images)
+    results: list[list[Detection]] = [[] for _ in images]
+    by_embedder: dict[str, list[int]] = defaultdict(list)
+    for index, faces in enumerate(found):
+        if faces:
+            by_embedder[embedder_names[index]].append(index)
+    for name, members in by_embedder.items():
+        embedder = engines.embedder(name)
+        chips = [embedder.align(images[i], found[i]) for i in members]
+        vectors = embedder.embed_chips([chip for per_photo in chips for chip in per_photo])
+        start = 0
+        for i in members:
+            count = len(found[i])
+            results[i] = [Detection(f, v) for f, v in zip(found[i], vectors[start : start + count], strict=True)]
+            start += count
+    return results
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -215,33 +241,102 @@ def enroll_source_faces(scan: FaceScan, faces: list[Face]) -> str:
 
 
 def face_scan_run_body(scan_id: int, *, worker_name: str = "") -> None:
+    """The job's work: claim the scan, take on up to ``FACES_SCAN_BATCH - 1`` more queued scans, run them together.
+
+    Every scan is claimed with the same conditional update as a lone one, so the RQ jobs of the
+    scans taken on here find their rows claimed and return at once; a scan cancelled meanwhile is
+    not taken. A failure in one photo fails that scan only: its own job's failure callback handles
+    this job's scan (re-raised), the others are failed here with the same user message.
+    """
     if not FaceScan.claim(scan_id, worker_name=worker_name):
         return  # cancelled, finished or already claimed: running twice is harmless
-    scan = FaceScan.objects.select_related("photo", "upload", "upload__person").get(pk=scan_id)
-    with jobs.heartbeat(FaceScan, scan_id):
-        image = _open_source(scan)
-        detections = detect_and_embed(image, scan.embedder)
-        FaceScan.beat(scan_id, progress=0.7)
-        with transaction.atomic():
-            faces = store_detections(scan, image, detections)
-            notice, threshold = "", None
-            if scan.upload_id and scan.upload.purpose == UploadPurpose.ENROLL:  # type: ignore[union-attr]
-                notice = enroll_source_faces(scan, faces)
-            else:
-                threshold = identify_source_faces(scan, faces)
-                if scan.upload_id and not conf.keep_upload_embeddings():
-                    # A one-off identification: keep the answer, not the biometric vectors.
-                    Face.objects.filter(upload_id=scan.upload_id).update(embedding=None)
-                if not faces:
-                    notice = "No face was found in this photo."
-            FaceScan.objects.filter(pk=scan_id, status=TaskStatus.RUNNING).update(
-                status=TaskStatus.SUCCEEDED,
-                progress=1.0,
-                face_count=len(faces),
-                threshold=threshold,
-                notice=notice[:300],
-                finished_at=timezone.now(),
-            )
+    batch = [scan_id, *_claim_more(exclude=scan_id, limit=conf.scan_batch() - 1, worker_name=worker_name)]
+    errors = face_scans_process(batch)
+    for pk, exc in errors.items():
+        if pk != scan_id:
+            FaceScan.fail(pk, jobs.user_message(type(exc), exc))
+    if scan_id in errors:
+        raise errors[scan_id]
+
+
+def _claim_more(*, exclude: int, limit: int, worker_name: str) -> list[int]:
+    """Claim up to ``limit`` of the oldest other queued scans; returns the ids this worker got."""
+    if limit <= 0:
+        return []
+    candidates = (
+        FaceScan.objects.filter(status=TaskStatus.QUEUED)
+        .exclude(pk=exclude)
+        .order_by("queued_at", "id")
+        .values_list("pk", flat=True)[: 2 * limit]
+    )
+    claimed: list[int] = []
+    for pk in candidates:
+        if len(claimed) >= limit:
+            break
+        if FaceScan.claim(pk, worker_name=worker_name):  # another worker may win the race: then skip it
+            claimed.append(pk)
+    return claimed
+
+
+def face_scans_process(scan_ids: list[int]) -> dict[int, Exception]:
+    """Detect, embed, store and identify the faces of claimed (running) scans; returns the failures by id.
+
+    Detection and embedding run batched over all photos; if the batch fails, each photo is retried
+    alone so one bad photo cannot sink the others. Storing and identifying is one transaction per scan.
+    """
+    errors: dict[int, Exception] = {}
+    with jobs.heartbeat(FaceScan, scan_ids):
+        scans = FaceScan.objects.select_related("photo", "upload", "upload__person").in_bulk(scan_ids)
+        images: dict[int, Image.Image] = {}
+        for pk in scan_ids:
+            if pk not in scans:  # deleted meanwhile (with its photo): nothing left to do
+                continue
+            try:
+                images[pk] = _open_source(scans[pk])
+            except Exception as exc:  # noqa: BLE001 - whatever it is, it is this photo's failure only: its scan reports it
+                errors[pk] = exc
+        ids = list(images)
+        try:
+            batch = detect_and_embed_many([images[i] for i in ids], [scans[i].embedder for i in ids])
+            found = dict(zip(ids, batch, strict=True))
+        except Exception:
+            log.warning("batched detection of scans %s failed; running them one by one", ids, exc_info=True)
+            found = {}
+            for pk in ids:
+                try:
+                    found[pk] = detect_and_embed(images[pk], scans[pk].embedder)
+                except Exception as exc:  # noqa: BLE001 - as above: one photo's failure, its own scan's
+                    errors[pk] = exc
+        for pk, detections in found.items():
+            FaceScan.beat(pk, progress=0.7)
+            try:
+                _finish_scan(scans[pk], images[pk], detections)
+            except Exception as exc:  # noqa: BLE001 - as above
+                errors[pk] = exc
+    return errors
+
+
+def _finish_scan(scan: FaceScan, image: Image.Image, detections: list[Detection]) -> None:
+    with transaction.atomic():
+        faces = store_detections(scan, image, detections)
+        notice, threshold = "", None
+        if scan.upload_id and scan.upload.purpose == UploadPurpose.ENROLL:  # type: ignore[union-attr]
+            notice = enroll_source_faces(scan, faces)
+        else:
+            threshold = identify_source_faces(scan, faces)
+            if scan.upload_id and not conf.keep_upload_embeddings():
+                # A one-off identification: keep the answer, not the biometric vectors.
+                Face.objects.filter(upload_id=scan.upload_id).update(embedding=None)
+            if not faces:
+                notice = "No face was found in this photo."
+        FaceScan.objects.filter(pk=scan.pk, status=TaskStatus.RUNNING).update(
+            status=TaskStatus.SUCCEEDED,
+            progress=1.0,
+            face_count=len(faces),
+            threshold=threshold,
+            notice=notice[:300],
+            finished_at=timezone.now(),
+        )
 
 
 def face_enroll(*, face: Face, person: Person, actor) -> Face:  # type: ignore[no-untyped-def]
