@@ -47,13 +47,32 @@ def _bins(length: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def summed_area_table(image: np.ndarray) -> np.ndarray:
-    """int64 ``(H+1, W+1, C)`` with a zero first row/column: ``T[y, x] = Σ image[:y, :x]`` (exact)."""
-    table = np.zeros((image.shape[0] + 1, image.shape[1] + 1, image.shape[2]), dtype=np.int64)
-    np.cumsum(np.cumsum(image, axis=0, dtype=np.int64), axis=1, out=table[1:, 1:])
+    """``(H+1, W+1, C)`` with a zero first row/column: ``T[y, x] = Σ image[:y, :x]``, exact integers.
+
+    int32 while 255·H·W fits (any photo up to 8.4 MP, so every detector input), else int64.
+    """
+    dtype = np.int32 if 255 * image.shape[0] * image.shape[1] < 2**31 else np.int64
+    table = np.zeros((image.shape[0] + 1, image.shape[1] + 1, image.shape[2]), dtype=dtype)
+    np.cumsum(np.cumsum(image, axis=0, dtype=dtype), axis=1, out=table[1:, 1:])
     return table
 
 
-def crop_resample(images: Sequence[np.ndarray], image_index: np.ndarray, boxes: np.ndarray, size: int) -> torch.Tensor:
+class _Tables:
+    """Each photo's summed-area table, built on first use and shared by the R-Net and O-Net stages."""
+
+    def __init__(self, images: Sequence[np.ndarray]) -> None:
+        self.images = images
+        self._tables: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        if index not in self._tables:
+            self._tables[index] = summed_area_table(self.images[index])
+        return self._tables[index]
+
+
+def crop_resample(
+    images: Sequence[np.ndarray] | _Tables, image_index: np.ndarray, boxes: np.ndarray, size: int
+) -> torch.Tensor:
     """Area-resample box crops to ``size``×``size``, all boxes at once.
 
     ``images``: uint8 ``(H, W, 3)``; ``boxes``: int ``(K, 4)`` as ``y0, y1, x0, x1`` (0-based, end
@@ -61,9 +80,10 @@ def crop_resample(images: Sequence[np.ndarray], image_index: np.ndarray, boxes: 
     ``(K, 3, size, size)`` in 0..255, equal to ``interpolate(image[:, y0:y1, x0:x1], size, mode="area")``
     per box. Sums are exact integers (one image's table at a time, so memory stays one photo's).
     """
+    tables = images if isinstance(images, _Tables) else _Tables(images)
     out = np.empty((len(boxes), size, size, 3), dtype=np.float32)
     for index in np.unique(image_index):
-        table = summed_area_table(images[index])
+        table = tables[int(index)]
         mine = np.nonzero(image_index == index)[0]
         for first in range(0, len(mine), _CHUNK):
             rows = mine[first : first + _CHUNK]
@@ -72,7 +92,7 @@ def crop_resample(images: Sequence[np.ndarray], image_index: np.ndarray, boxes: 
             cols_start, cols_end = _bins(x1 - x0, size)
             rs, re = (rows_start + y0[:, None])[:, :, None], (rows_end + y0[:, None])[:, :, None]
             cs, ce = (cols_start + x0[:, None])[:, None, :], (cols_end + x0[:, None])[:, None, :]
-            sums = table[re, ce] - table[rs, ce] - table[re, cs] + table[rs, cs]
+            sums = table[re, ce].astype(np.int64) - table[rs, ce] - table[re, cs] + table[rs, cs]
             area = (re - rs) * (ce - cs)
             out[rows] = (sums / area[..., None]).astype(np.float32)
     return torch.from_numpy(out).permute(0, 3, 1, 2)
@@ -87,18 +107,18 @@ def _pad(boxes: torch.Tensor, widths: np.ndarray, heights: np.ndarray) -> np.nda
 
 
 def _crops(
-    images: Sequence[np.ndarray], image_inds: np.ndarray, bounds: np.ndarray, size: int, device: torch.device
+    tables: _Tables, image_inds: np.ndarray, bounds: np.ndarray, size: int, device: torch.device
 ) -> torch.Tensor:
     """Normalised crops for R-Net/O-Net. A box that lies wholly outside its image (facenet-pytorch
     would skip it and then fail on mismatched lengths) gets its nearest one-pixel edge instead."""
     y, ey, x, ex = bounds.T
     y0 = np.clip(y - 1, 0, None)
     x0 = np.clip(x - 1, 0, None)
-    heights = np.array([image.shape[0] for image in images])[image_inds]
-    widths = np.array([image.shape[1] for image in images])[image_inds]
+    heights = np.array([image.shape[0] for image in tables.images])[image_inds]
+    widths = np.array([image.shape[1] for image in tables.images])[image_inds]
     y0, x0 = np.minimum(y0, heights - 1), np.minimum(x0, widths - 1)
     y1, x1 = np.maximum(ey, y0 + 1), np.maximum(ex, x0 + 1)
-    data = crop_resample(images, image_inds, np.stack([y0, y1, x0, x1], axis=1), size).to(device)
+    data = crop_resample(tables, image_inds, np.stack([y0, y1, x0, x1], axis=1), size).to(device)
     return (data - 127.5) * 0.0078125
 
 
@@ -168,10 +188,11 @@ def detect_many(
 
     heights = np.array([image.shape[0] for image in images])
     widths = np.array([image.shape[1] for image in images])
+    tables = _Tables(images)
     # --- stage 2: R-Net on every candidate of every image at once
     if len(boxes) > 0:
         inds = image_inds.cpu().numpy()
-        out = fixed_batch_process(_crops(images, inds, _pad(boxes, widths[inds], heights[inds]), 24, device), rnet)
+        out = fixed_batch_process(_crops(tables, inds, _pad(boxes, widths[inds], heights[inds]), 24, device), rnet)
         score = out[1][:, 1]
         ipass = score > thresholds[1]
         boxes = torch.cat((boxes[ipass, :4], score[ipass].unsqueeze(1)), dim=1)
@@ -183,7 +204,7 @@ def detect_many(
     points = torch.zeros(0, 5, 2, device=device)
     if len(boxes) > 0:
         inds = image_inds.cpu().numpy()
-        out = fixed_batch_process(_crops(images, inds, _pad(boxes, widths[inds], heights[inds]), 48, device), onet)
+        out = fixed_batch_process(_crops(tables, inds, _pad(boxes, widths[inds], heights[inds]), 48, device), onet)
         score = out[2][:, 1]
         ipass = score > thresholds[2]
         marks = out[1][ipass].permute(1, 0)

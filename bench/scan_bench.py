@@ -1,0 +1,178 @@
+"""Bulk face scanning: scans/s and faces/s at queue depths 1, 50 (and 500), before vs after, both embedders.
+
+    .venv/bin/python bench/scan_bench.py                       # depths 1 and 50, 500 extrapolated
+    .venv/bin/python bench/scan_bench.py --depths 1 50 500     # measure 500 too (≈10× the time of 50)
+    .venv/bin/python bench/scan_bench.py --side 640 --batch 8 --threads 1
+
+What one scan costs in the worker, minus the database: decode the stored JPEG, detect (MTCNN),
+align and embed every face, encode each face's 160 px crop. The photos are the real group and
+portrait photos of ``testdata`` resized so the longest side is ``--side`` (default 1024, an upload
+from the web form) and re-encoded as JPEG, cycled to the queue depth.
+
+* **before** — how the worker ran until now: one photo per job, facenet-pytorch's ``detect_face``
+  (per-box crop loop), ``embed_faces`` per photo;
+* **after** — one job takes ``--batch`` (``FACES_SCAN_BATCH``) queued photos: ``detect_batch`` (one
+  cascade, vectorised crops) and one ``embed_chips`` call per embedder for all their faces.
+
+Before and after alternate chunk by chunk (``--batch`` photos each), so load from other processes
+falls on both alike. FaceNet runs with random weights unless its file is present (same cost).
+Depth 1 is the latency of a lone upload; the per-job database and queue work (claim, heartbeat,
+identification query, rows) is not in these figures — the batched job saves some of it too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TESTDATA = Path(os.environ.get("NSTSITE_TESTDATA", ROOT.parent / "shared" / "testdata"))
+
+
+def photo_bytes(side: int, count: int) -> list[bytes]:
+    """``count`` JPEGs (real group photos and portraits, longest side ``side``), cycled."""
+    from ml.images import open_image
+
+    paths = sorted((TESTDATA / "faces_group").glob("*.jpg"))
+    paths += sorted((TESTDATA / "faces").glob("*/*.jpg"))[::7]
+    encoded = []
+    for path in paths:
+        image = open_image(path)
+        scale = side / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=90)
+        encoded.append(buffer.getvalue())
+    return [encoded[i % len(encoded)] for i in range(count)]
+
+
+def old_detect(detector, image: Image.Image):  # type: ignore[no-untyped-def]
+    """The detector as it was: facenet-pytorch's detect_face on one photo (per-box crop loop)."""
+    from facenet_pytorch.models.utils.detect_face import detect_face
+
+    from ml.images import to_rgb
+
+    rgb = to_rgb(image)
+    scale = min(1.0, detector.max_side / max(rgb.size))
+    if scale < 1.0:
+        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+        rgb = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    if min(rgb.size) < detector._min_size(scale):
+        return []
+    with torch.inference_mode():
+        tensor = torch.from_numpy(np.asarray(rgb, dtype=np.uint8)[None].copy())
+        boxes, points = detect_face(
+            tensor, detector._min_size(scale), *detector._nets, list(detector.thresholds), detector.factor,
+            detector.device,
+        )  # fmt: skip
+    return detector._to_faces(boxes[0], points[0], scale, image.width, image.height)
+
+
+def crops(image: Image.Image, faces) -> int:  # type: ignore[no-untyped-def]
+    from ml.faces.align import crop_thumbnail
+
+    for face in faces:
+        crop_thumbnail(image, face.box, size=160).save(io.BytesIO(), "JPEG", quality=88)
+    return len(faces)
+
+
+def scan_before(detector, embedder, data: list[bytes]) -> int:  # type: ignore[no-untyped-def]
+    from ml.images import open_image
+
+    found = 0
+    for blob in data:  # one job per photo
+        image = open_image(blob)
+        faces = old_detect(detector, image)
+        if faces:
+            embedder.embed_faces(image, faces)
+        found += crops(image, faces)
+    return found
+
+
+def scan_after(detector, embedder, data: list[bytes]) -> int:  # type: ignore[no-untyped-def]
+    from ml.images import open_image
+
+    images = [open_image(blob) for blob in data]
+    found = detector.detect_batch(images)
+    chips = [chip for image, faces in zip(images, found, strict=True) if faces for chip in embedder.align(image, faces)]
+    embedder.embed_chips(chips)
+    return sum(crops(image, faces) for image, faces in zip(images, found, strict=True))
+
+
+def timed(fn: Callable[[], int]) -> tuple[float, float, int]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    faces = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, faces
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--depths", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--side", type=int, default=1024)
+    parser.add_argument("--batch", type=int, default=8, help="FACES_SCAN_BATCH")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--embedders", nargs="+", default=["dlib-resnet-v1", "facenet-casia-webface"])
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from bench.style_bench import machine
+    from ml.faces.detect import FaceDetector
+    from ml.faces.embedders import get_embedder
+    from ml.weights import MissingWeightsError
+
+    detector = FaceDetector(device="cpu")
+    print(f"Machine: {machine()}; torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"Photos: testdata group + portrait photos at {args.side} px (JPEG), scan batch {args.batch}\n")
+    print("| embedder | depth | before: scans/s | after: scans/s | speed-up | before: faces/s | after: faces/s |"
+          " CPU s/scan before → after | faces |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
+    measured: dict[str, tuple[float, float, float, float]] = {}
+    for name in args.embedders:
+        try:
+            embedder = get_embedder(name, device="cpu")
+            label = name
+        except MissingWeightsError:
+            embedder = get_embedder(name, device="cpu", random_weights=True)
+            label = f"{name} (random weights, same cost)"
+        warm = photo_bytes(args.side, 2)
+        scan_before(detector, embedder, warm)
+        scan_after(detector, embedder, warm)
+        for depth in sorted(args.depths):
+            data = photo_bytes(args.side, depth)
+            totals = {"before": [0.0, 0.0, 0], "after": [0.0, 0.0, 0]}
+            for start in range(0, depth, args.batch):  # interleaved, chunk by chunk
+                chunk = data[start : start + args.batch]
+                for key, fn in (("before", scan_before), ("after", scan_after)):
+                    wall, cpu, faces = timed(lambda fn=fn, chunk=chunk, e=embedder: fn(detector, e, chunk))
+                    totals[key][0] += wall
+                    totals[key][1] += cpu
+                    totals[key][2] += faces
+            (wb, cb, fb), (wa, ca, fa) = totals["before"], totals["after"]
+            assert fb == fa, "before and after found different numbers of faces"
+            measured[f"{name}/{depth}"] = (depth / wb, depth / wa, fb / wb, fa / wa)
+            print(
+                f"| {label} | {depth} | {depth / wb:.2f} | {depth / wa:.2f} | **{wb / wa:.1f}×** | {fb / wb:.1f} | "
+                f"{fa / wa:.1f} | {cb / depth:.2f} → {ca / depth:.2f} | {fb} |",
+                flush=True,
+            )
+        if 500 not in args.depths and 50 in args.depths:
+            b, a, fb_s, fa_s = measured[f"{name}/50"]
+            print(f"| {label} | 500 (extrapolated from 50: {args.batch}-photo jobs, same per-job cost) | {b:.2f} | "
+                  f"{a:.2f} | {a / b:.1f}× | {fb_s:.1f} | {fa_s:.1f} | — | — |")  # fmt: skip
+    print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
