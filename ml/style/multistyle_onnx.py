@@ -9,11 +9,16 @@ network, from the same weights (those of :class:`ml.style.multistyle_net.MultiSt
 
 * one ``InstanceNormalization`` per layer whose scale/bias are ``style_weights @ Γ`` and
   ``style_weights @ Β`` (the conditional affine folded into the norm, as the PyTorch port does);
+* "nearest ×2 upsample + conv" as a sub-pixel convolution at the low resolution (no upsampled
+  copy), and the last 9×9 conv (4 → 3 channels) on a space-to-depth input, where onnxruntime's
+  blocked kernels would otherwise pad 3 output channels to 16;
 * the pre- and post-processing inside the graph: it takes the photo's ``uint8`` HWC pixels as
-  PIL gives them, reflect-pads to a multiple of 4, and returns ``float32`` NCHW cropped back.
+  PIL gives them, reflect-pads to a multiple of 4, and returns ``float32`` NCHW cropped back (or
+  the final ``uint8`` pixels).
 
-onnxruntime then runs it with its NCHWc convolution kernels (pad + conv + ReLU fused). Measured
-on the 2-core EPYC in ``bench/preset_speed.py`` / ``docs/benchmarks.md``. The PyTorch module
+Same sums, reordered: the result is within 2e-4 of the PyTorch module (tests). Measured on the
+2-core EPYC by ``bench/preset_speed.py`` (docs/benchmarks.md): the network alone is 0.71-0.77× the
+upstream graph's CPU time on one thread; bf16 was rejected (slower than this and 0.25 off). The PyTorch module
 stays the path for CUDA and for anything that needs gradients.
 
 ``onnx`` is only needed to build the graph (once per process); nothing is written to disk.
@@ -21,6 +26,7 @@ stays the path for CUDA and for anything that needs gradients.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -187,34 +193,46 @@ def space_to_depth_kernel(weight: np.ndarray) -> np.ndarray:
     return kernel.reshape(4 * out_ch, 4 * in_ch, taps, taps)
 
 
+# Photos up to this many pixels run in a session with onnxruntime's memory arena (fast: buffers are
+# reused, no page faults); larger ones in a session without it (bounded memory). Measured at 2048²:
+# +4.3 GiB peak with the arena, +1.0 GiB without; at 1024×768 the arena-less session took 1.4-1.5×
+# the time (fresh pages every run). 1920×1080 and 1600×1200 photos stay on the fast side.
+ARENA_MAX_PIXELS = 2_100_000
+
+
 class OnnxMultiStyle:
     """onnxruntime sessions of :func:`build_model` (float and pixel outputs); build once per process.
 
-    Building takes ≈0.2 s. ``threads``: onnxruntime's intra-op threads (default: torch's thread
-    count, so one setting — ``OMP_NUM_THREADS`` / ``torch.set_num_threads`` — governs both engines).
-    Sessions are safe to call from several threads.
+    Sessions are built on first use (≈0.2 s each). ``threads``: onnxruntime's intra-op threads
+    (default: torch's thread count, so one setting — ``OMP_NUM_THREADS`` /
+    ``torch.set_num_threads`` — governs both engines). The threads do not spin while waiting for
+    work: on a worker that shares its cores (the web server, the other queue's worker) spinning
+    burned the time the other threads needed — 0.65 vs 0.75 of the peer's wall time, measured
+    interleaved under load (docs/benchmarks.md). Safe to call from several threads.
     """
 
     def __init__(self, net: MultiStyleNet, threads: int | None = None) -> None:
+        self._net = net
+        self._threads = threads or torch.get_num_threads()
+        self._sessions: dict[tuple[bool, bool], Any] = {}
+        self._lock = threading.Lock()
+
+    def _session(self, *, pixels_out: bool, arena: bool) -> Any:
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        # No memory arena, no pre-planned pattern: with them a 2048² photo peaked at +4.3 GiB (the arena
-        # keeps every freed block of every size it has seen); without, +0.35 GiB at 1024² instead of
-        # +0.85 GiB, at the same speed (docs/benchmarks.md, cost growth).
-        options.enable_cpu_mem_arena = False
-        options.enable_mem_pattern = False
-        self._sessions = {
-            pixels_out: ort.InferenceSession(
-                build_model(net, pixels_out=pixels_out).SerializeToString(),
-                options,
-                providers=["CPUExecutionProvider"],
-            )
-            for pixels_out in (False, True)
-        }
+        with self._lock:
+            key = (pixels_out, arena)
+            if key not in self._sessions:
+                options = ort.SessionOptions()
+                options.log_severity_level = 3
+                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                options.intra_op_num_threads = self._threads
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                options.enable_cpu_mem_arena = arena
+                options.enable_mem_pattern = arena
+                model = build_model(self._net, pixels_out=pixels_out).SerializeToString()
+                self._sessions[key] = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+            return self._sessions[key]
 
     def run(self, pixels: np.ndarray, style_weights: np.ndarray, *, pixels_out: bool = False) -> np.ndarray:
         """``pixels`` ``uint8 (H, W, 3)`` RGB, ``style_weights`` ``float32 (26,)`` summing to 1.
@@ -225,4 +243,5 @@ class OnnxMultiStyle:
             "pixels": np.ascontiguousarray(pixels, dtype=np.uint8),
             "style_weights": np.ascontiguousarray(style_weights, dtype=np.float32),
         }
-        return self._sessions[pixels_out].run(["stylized"], feed)[0]
+        arena = pixels.shape[0] * pixels.shape[1] <= ARENA_MAX_PIXELS
+        return self._session(pixels_out=pixels_out, arena=arena).run(["stylized"], feed)[0]
