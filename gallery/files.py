@@ -7,7 +7,6 @@ short-lived signed URL instead of streaming.
 
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
@@ -18,6 +17,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 
 from gallery.models import Photo, Render, Style
+from nstsite.errors import staff_member_required  # our log-in and 403 pages, not the admin's
 
 BINARY = extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY}, tags=["files"])
 
