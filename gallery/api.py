@@ -72,7 +72,12 @@ class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         except UploadError as exc:
             raise ValidationError({"images": [str(exc)]}) from exc
         data = [
-            {"photo": PhotoSerializer(p, context={"request": request}).data, "duplicate": not new} for p, new in results
+            {
+                "photo": PhotoSerializer(p, context={"request": request}).data,
+                "duplicate": not new,
+                "notice": p.upload_notice,
+            }
+            for p, new in results
         ]
         created = any(new for _, new in results)
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -42,9 +42,7 @@ def serve(field: FieldFile, *, download_name: str | None = None) -> HttpResponse
 @api_view(["GET"])
 def photo_file(request: Request, pk: int) -> HttpResponseBase:
     photo = get_object_or_404(Photo, pk=pk, owner=request.user)
-    name = photo.image.name or ""
-    download = f"photo-{photo.pk}{name[name.rfind('.') :]}" if "download" in request.GET else None
-    return serve(photo.image, download_name=download)
+    return serve(photo.image, download_name=photo.download_name() if "download" in request.GET else None)
 
 
 @BINARY
@@ -69,9 +67,8 @@ def style_image(request: Request, pk: int) -> HttpResponseBase:
 @BINARY
 @api_view(["GET"])
 def render_file(request: Request, pk: int) -> HttpResponseBase:
-    render = get_object_or_404(Render, pk=pk, owner=request.user)
-    download = f"render-{render.pk}.jpg" if "download" in request.GET else None
-    return serve(render.result, download_name=download)
+    render = get_object_or_404(Render.objects.select_related("photo"), pk=pk, owner=request.user)
+    return serve(render.result, download_name=render.download_name() if "download" in request.GET else None)
 
 
 @BINARY

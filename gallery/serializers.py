@@ -34,13 +34,14 @@ class PhotoSerializer(serializers.ModelSerializer):
 
 class PhotoUploadSerializer(serializers.Serializer):
     images = serializers.ListField(
-        child=serializers.FileField(allow_empty_file=True), help_text="One or more JPEG, PNG or WebP files."
+        child=serializers.FileField(allow_empty_file=True), help_text="One or more JPEG, PNG, WebP or HEIC files."
     )
 
 
 class PhotoUploadResultSerializer(serializers.Serializer):
     photo = PhotoSerializer()
     duplicate = serializers.BooleanField(help_text="True when this file was already in the gallery.")
+    notice = serializers.CharField(help_text="e.g. that a photo above the pixel limit was scaled down; may be empty.")
 
 
 class StyleSerializer(serializers.ModelSerializer):

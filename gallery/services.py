@@ -64,6 +64,7 @@ def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[
                 stored.append(photo)
                 photo.thumbnail.save("t.jpg", imaging.thumbnail(clean.image), save=False)
                 photo.save()
+                photo.upload_notice = clean.notice
                 results.append((photo, True))
                 if settings.FACES_DETECT_ON_UPLOAD:
                     from faces.services import face_scan_create
@@ -272,9 +273,12 @@ def render_retry(*, render: Render) -> Render:
     return render
 
 
-def render_rerun(*, render: Render, params: dict[str, Any]) -> Render:
-    """A new render of the same photo and styles with changed settings."""
-    blend = [(rs.style, rs.weight) for rs in render.blend.select_related("style") if rs.style]
+def render_rerun(
+    *, render: Render, params: dict[str, Any], blend: Sequence[tuple[Style, float]] | None = None
+) -> Render:
+    """A new render of the same photo and method with changed settings (and blend, when given)."""
+    if blend is None:
+        blend = [(rs.style, rs.weight) for rs in render.blend.select_related("style") if rs.style]
     return render_create(owner=render.owner, photo=render.photo, method=render.method, blend=blend, params=params)
 
 

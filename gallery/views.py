@@ -45,6 +45,9 @@ def upload(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Uploaded {new} photo{'s' if new != 1 else ''}.")
             if dupes:
                 messages.info(request, f"{dupes} {'were' if dupes > 1 else 'was'} already in your gallery.")
+            for photo, _ in results:
+                if photo.upload_notice:
+                    messages.warning(request, photo.upload_notice)
             return redirect("home")
     limits = {"max_mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024), "max_files": settings.UPLOAD_MAX_FILES}
     return render(request, "gallery/upload.html", {"form": form, **limits})
@@ -129,7 +132,28 @@ def _params(request: HttpRequest) -> dict[str, Any]:
 def render_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     Render.reap_stale(after=stale_after())
     item = get_object_or_404(Render.objects.filter(owner=request.user).select_related("photo"), pk=pk)
-    return render(request, "gallery/render.html", {"render": item, "qualities": options.QUALITIES})
+    blend = [rs for rs in item.blend.select_related("style") if rs.style]
+    total = sum(rs.weight for rs in blend) or 1.0
+    context = {
+        "render": item,
+        "qualities": options.QUALITIES,
+        "blend": [{"style": rs.style, "weight": rs.weight, "share": round(100 * rs.weight / total)} for rs in blend],
+        "choices": [
+            {"name": name, "options": [(c, item.params.get(name) == c) for c in allowed]}
+            for name, allowed in options.GATYS_CHOICES.items()
+        ],
+        "sizes": [(side, item.params.get("max_side") == side) for side in (1024, 512, 2048)],
+        # The original's options as form values (floats as typed: 1e6, not 1000000.0).
+        "values": {
+            key: ",".join(value)
+            if isinstance(value, list)
+            else format(value, "g")
+            if isinstance(value, float)
+            else value
+            for key, value in item.params.items()
+        },
+    }
+    return render(request, "gallery/render.html", context)
 
 
 @login_required
@@ -146,7 +170,10 @@ def render_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> Ht
             services.render_retry(render=item)
             messages.info(request, "Queued again.")
         elif action == "rerun":
-            item = services.render_rerun(render=item, params=_params(request))
+            # The re-run form carries the original blend's weights; other methods keep their style.
+            changes = any(key.startswith("weight_") for key in request.POST)
+            blend = _blend_from_post(request, item.method) if changes else None
+            item = services.render_rerun(render=item, params=_params(request), blend=blend)
             messages.success(request, "Started a new render with your changes.")
         elif action == "delete":
             photo = item.photo

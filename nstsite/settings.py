@@ -216,7 +216,10 @@ STORAGES = {
 # --- Uploads ---------------------------------------------------------------------------------
 
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
-UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)  # larger photos are scaled down to this
+# Larger than this is refused outright (a decompression bomb, not a photo). Pillow itself refuses
+# images above ~89 MP (its bomb check) unless Image.MAX_IMAGE_PIXELS is raised.
+UPLOAD_MAX_DECODE_PIXELS = env_int("UPLOAD_MAX_DECODE_PIXELS", 89_000_000)
 UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20)
 DATA_UPLOAD_MAX_NUMBER_FILES = 100
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
