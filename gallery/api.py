@@ -31,6 +31,7 @@ from gallery.serializers import (
 )
 from nstsite.auth import api_user
 from nstsite.jobs import stale_after
+from nstsite.models import ACTIVE
 from nstsite.rest import UploadThrottle
 
 
@@ -134,7 +135,19 @@ class RenderViewSet(
             return Render.objects.none()
         queryset = Render.objects.filter(owner=api_user(self.request)).prefetch_related("blend__style")
         photo = self.request.query_params.get("photo")
+        if self.request.query_params.get("active") in ("1", "true"):
+            queryset = queryset.filter(status__in=ACTIVE)
         return queryset.filter(photo_id=photo) if photo and photo.isdigit() else queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("photo", int, description="only the renders of this photo"),
+            OpenApiParameter("active", bool, description="only queued and running renders"),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        Render.reap_stale(after=stale_after())
+        return super().list(request, *args, **kwargs)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         Render.reap_stale(after=stale_after())  # a dead worker's render turns failed when someone looks

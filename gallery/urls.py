@@ -10,6 +10,7 @@ urlpatterns = [
     path("photos/<int:pk>/stylize/", views.render_create, name="render-create"),
     path("photos/<int:pk>/image", files.photo_file, name="photo-file"),
     path("photos/<int:pk>/thumb", files.photo_thumb, name="photo-thumb"),
+    path("renders/", views.renders_page, name="renders"),
     path("renders/<int:pk>/", views.render_detail, name="render"),
     path("renders/<int:pk>/<str:action>/", views.render_action, name="render-action"),
     path("renders/<int:pk>/result", files.render_file, name="render-file"),

@@ -17,8 +17,10 @@ from gallery import engines, options, services
 from gallery.forms import StyleUploadForm, UploadForm
 from gallery.imaging import UploadError
 from gallery.models import Render, RenderMethod, Style, StyleKind
+from gallery.progress import renders_progress
 from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.jobs import stale_after
+from nstsite.models import ACTIVE
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -154,6 +156,25 @@ def render_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         },
     }
     return render(request, "gallery/render.html", context)
+
+
+@login_required
+def renders_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """All my renders: what is running or waiting (place in line, time left), and each photo's
+    variants side by side with the original."""
+    Render.reap_stale(after=stale_after())
+    mine = Render.objects.filter(owner=request.user)
+    active = list(mine.filter(status__in=ACTIVE).select_related("photo").prefetch_related("blend__style"))
+    photos = services.user_photos(request.user).filter(renders__isnull=False).distinct()
+    chosen = request.GET.get("photo", "")
+    if chosen.isdigit():
+        photos = photos.filter(pk=int(chosen))
+    page = Paginator(photos, 6).get_page(request.GET.get("page"))
+    renders = mine.filter(photo__in=list(page)).prefetch_related("blend__style")
+    groups = [(photo, [r for r in renders if r.photo_id == photo.pk]) for photo in page]
+    progress = renders_progress(renders=active)
+    rows = [(r, progress.get(r.pk)) for r in active]
+    return render(request, "gallery/renders.html", {"active": rows, "groups": groups, "page": page})
 
 
 @login_required
