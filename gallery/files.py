@@ -7,6 +7,7 @@ short-lived signed URL instead of streaming.
 
 from __future__ import annotations
 
+from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
@@ -75,6 +76,22 @@ def render_file(request: Request, pk: int) -> HttpResponseBase:
 @api_view(["GET"])
 def render_preview(request: Request, pk: int) -> HttpResponseBase:
     return serve(get_object_or_404(Render, pk=pk, owner=request.user).preview)
+
+
+def landing_image(request: HttpRequest, name: str) -> HttpResponseBase:
+    """A landing-page example picture: public, but only the names its manifest lists."""
+    from gallery.landing import examples
+
+    if not any(name in (item.get("before"), item.get("after")) for item in examples()):
+        raise Http404("No such example.")
+    try:
+        handle = default_storage.open(f"landing/{name}", "rb")
+    except FileNotFoundError:
+        raise Http404("File missing.") from None
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "public, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @staff_member_required

@@ -67,6 +67,10 @@ def read_upload(upload: UploadedFile | bytes, *, name: str = "") -> CleanImage:
     )
 
 
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.0f}" if pixels >= 10_000_000 else f"{pixels / 1e6:.1f}"
+
+
 def _fit_pixel_limit(image: Image.Image, label: str) -> tuple[Image.Image, str]:
     """Scale ``image`` down to at most ``UPLOAD_MAX_PIXELS`` (same aspect); say so when it was."""
     limit = settings.UPLOAD_MAX_PIXELS
@@ -76,8 +80,8 @@ def _fit_pixel_limit(image: Image.Image, label: str) -> tuple[Image.Image, str]:
     scale = (limit / (width * height)) ** 0.5
     size = (max(1, int(width * scale)), max(1, int(height * scale)))
     notice = (
-        f"{label} was {width}×{height} ({width * height / 1e6:.0f} megapixels); it was scaled down to "
-        f"{size[0]}×{size[1]} to fit the {limit / 1e6:.0f} megapixel limit."
+        f"{label} was {width}×{height} ({_megapixels(width * height)} megapixels); it was scaled down to "
+        f"{size[0]}×{size[1]} to fit the {_megapixels(limit)} megapixel limit."
     )
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0), notice
 

@@ -32,3 +32,15 @@ def presets_render_thumbnails() -> int:
         style.thumbnail.save("t.jpg", imaging.encode(image, "JPEG", quality=88), save=True)
         drawn += 1
     return drawn
+
+
+def landing_examples_run() -> int:
+    """Render the landing page's before/after examples; returns how many."""
+    from django.conf import settings
+
+    from gallery.landing import landing_examples_render, source_dir
+
+    folder = source_dir()
+    if folder is None:
+        return 0
+    return len(landing_examples_render(folder=folder, max_side=settings.LANDING_EXAMPLES_MAX_SIDE))

@@ -15,6 +15,7 @@ urlpatterns = [
     path("renders/<int:pk>/<str:action>/", views.render_action, name="render-action"),
     path("renders/<int:pk>/result", files.render_file, name="render-file"),
     path("renders/<int:pk>/preview", files.render_preview, name="render-preview"),
+    path("examples/<str:name>", files.landing_image, name="landing-image"),
     path("styles/", views.styles_page, name="styles"),
     path("styles/<int:pk>/delete/", views.style_delete, name="style-delete"),
     path("styles/<int:pk>/thumb", files.style_thumb, name="style-thumb"),

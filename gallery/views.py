@@ -25,7 +25,9 @@ from nstsite.models import ACTIVE
 
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return render(request, "landing.html")
+        from gallery.landing import examples
+
+        return render(request, "landing.html", {"examples": examples()})
     photos = Paginator(services.user_photos(request.user).prefetch_related("renders"), 24).get_page(
         request.GET.get("page")
     )

@@ -312,6 +312,10 @@ STYLE_GATYS_RANDOM_WEIGHTS = env_bool("STYLE_GATYS_RANDOM_WEIGHTS", TESTING)
 # downscaled until they fit, with a notice on the render.
 STYLE_GATYS_MAX_SECONDS = env_int("STYLE_GATYS_MAX_SECONDS", 1500)
 STYLE_MAX_SIDE = env_int("STYLE_MAX_SIDE", 2048)  # longest side of preset/arbitrary results
+# Pictures for the landing page's before/after examples (style/content, style/styles inside), rendered
+# once by a worker at first start; by default the project's local test data (see gallery/landing.py).
+LANDING_EXAMPLES_DIR = env_str("LANDING_EXAMPLES_DIR", str(BASE_DIR.parent / "shared" / "testdata"))
+LANDING_EXAMPLES_MAX_SIDE = env_int("LANDING_EXAMPLES_MAX_SIDE", 640)
 
 # --- Faces (see faces/conf.py for how each is used) ---------------------------------------------
 

@@ -1,5 +1,6 @@
 """Every page on a 360 px phone without sideways scrolling, face names that cover no other face,
-a menu a keyboard and a screen reader can use, and an axe-core run with no serious violations.
+a menu a keyboard and a screen reader can use, and an axe-core run with no serious violations
+(the landing page with its before/after examples included).
 
 One test builds a realistic account once (a photo with a long name, a finished render, faces,
 a one-off identification, a verification; people and history for staff) and walks every page.
@@ -95,6 +96,9 @@ def account(user, staff_user, testdata, run_worker, settings):  # type: ignore[n
                       purpose="identify", name="a.jpg")  # fmt: skip
     verification = verification_create(owner=user, upload_a=a, person=obama)
     run_worker("faces", "style")
+    from gallery.landing import landing_examples_render
+
+    landing_examples_render(folder=testdata, max_side=240)  # the visitors' landing page shows them
     render.refresh_from_db()
     assert render.status == TaskStatus.SUCCEEDED, render.error
     assert Verification.objects.get(pk=verification.pk).status == TaskStatus.SUCCEEDED
@@ -160,6 +164,7 @@ def test_every_page_fits_a_phone_keeps_names_off_other_faces_and_passes_axe(
     shots.mkdir(exist_ok=True)
     problems = []
     problems += _walk(browser, live_server, None, VISITOR_PAGES, PHONE, shots, "visitor", axe_pages=AXE_PAGES)
+    problems += _walk(browser, live_server, None, ["/"], DESKTOP, shots, "visitor", axe_pages=AXE_PAGES)
     problems += _walk(browser, live_server, user.username, _user_pages(account), PHONE, shots, "user",
                       axe_pages=AXE_PAGES)  # fmt: skip
     problems += _walk(browser, live_server, staff_user.username, [*STAFF_PAGES, f"/faces/people/{account['person'].pk}/"],
