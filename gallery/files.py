@@ -54,6 +54,22 @@ def photo_thumb(request: Request, pk: int) -> HttpResponseBase:
 
 @BINARY
 @api_view(["GET"])
+def photo_preset_preview(request: Request, pk: int, preset_id: int) -> HttpResponseBase:
+    """One preset on one of your photos, small (see gallery/previews.py)."""
+    from gallery.previews import preview_name
+
+    photo = get_object_or_404(Photo, pk=pk, owner=request.user)
+    name = preview_name(photo, preset_id)
+    if not default_storage.exists(name):
+        raise Http404("Not rendered yet.")
+    response = FileResponse(default_storage.open(name, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@BINARY
+@api_view(["GET"])
 def style_thumb(request: Request, pk: int) -> HttpResponseBase:
     style = get_object_or_404(Style, Q(owner__isnull=True) | Q(owner=request.user), pk=pk)
     return serve(style.thumbnail)

@@ -44,3 +44,12 @@ def landing_examples_run() -> int:
     if folder is None:
         return 0
     return len(landing_examples_render(folder=folder, max_side=settings.LANDING_EXAMPLES_MAX_SIDE))
+
+
+def photo_previews_run(photo_id: int) -> int:
+    """Render the style picker's previews of every preset on one photo (gone photo: nothing)."""
+    from gallery.models import Photo
+    from gallery.previews import photo_previews_render
+
+    photo = Photo.objects.filter(pk=photo_id).first()
+    return photo_previews_render(photo=photo) if photo else 0

@@ -83,11 +83,14 @@ def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[
 def photo_delete(*, photo: Photo) -> None:
     """Delete a photo, its renders, its faces and every file they had."""
     from faces.services import photo_faces_delete
+    from gallery.previews import photo_previews_delete
 
     photo_faces_delete(photo=photo)
     renders = list(photo.renders.all())
+    photo_pk = photo.pk
     with transaction.atomic():
         photo.delete()
+    photo_previews_delete(photo_pk=photo_pk)
     for render in renders:
         _delete_render_files(render)
     _delete_files([photo])

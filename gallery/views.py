@@ -9,11 +9,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from gallery import engines, options, services
+from gallery import engines, options, previews, services
 from gallery.forms import StyleUploadForm, UploadForm
 from gallery.imaging import UploadError
 from gallery.models import Render, RenderMethod, Style, StyleKind
@@ -60,6 +60,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @login_required
 def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
     photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    previews_ready = previews.photo_previews_ensure(photo=photo)  # queues a job at most; never renders here
     styles = services.visible_styles(request.user)
     gatys_ok, gatys_message = engines.gatys_available()
     return render(
@@ -75,8 +76,16 @@ def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "gatys_ok": gatys_ok,
             "gatys_message": gatys_message,
             "style_form": StyleUploadForm(),
+            "previews_ready": previews_ready,
         },
     )
+
+
+@login_required
+def photo_previews(request: HttpRequest, pk: int) -> JsonResponse:
+    """Whether the style picker's previews of this photo are ready (the page polls this)."""
+    photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    return JsonResponse({"ready": previews.previews_ready(photo)})
 
 
 @login_required

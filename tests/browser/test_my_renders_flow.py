@@ -99,6 +99,34 @@ def test_phone_photos_renders_followed_to_the_end_compared_downloaded_and_rerun(
     page.wait_for_url(lambda url: f"/renders/{first.pk}/" not in url)
     rerun = Render.objects.order_by("-id").first()
     assert rerun is not None and [(rs.style_id, rs.weight) for rs in rerun.blend.all()] == [(starry.pk, 0.5)]
+
+    # The style picker: each preset on this photo (drawn by the worker), a filter, shares, a preview.
+    page.goto(f"/photos/{heic.pk}/")
+    page.wait_for_selector("#preset-grid[data-ready]", timeout=180_000)
+    tile = page.locator(f".preset[data-preset='{starry.preset_id}'] img")
+    assert f"/photos/{heic.pk}/previews/{starry.preset_id}" in tile.get_attribute("src")
+    page.fill(".preset-filter", starry.name.split()[0].lower())
+    visible = [t for t in page.locator(".preset").all() if t.is_visible()]
+    assert 0 < len(visible) < 26 and all(starry.name.split()[0] in t.inner_text() for t in visible)
+    page.fill(".preset-filter", "")
+    tile.click()
+    page.locator(f".preset[data-preset='{waves.preset_id}'] img").click()
+    page.locator(f".preset[data-preset='{waves.preset_id}'] input[type=range]").fill("0.5")
+    shares = page.locator(".preset.selected output.share").all_inner_texts()
+    assert sorted(shares) == ["33%", "67%"]
+    page.wait_for_selector(".blend-preview:not([hidden]) canvas")
+    page.screenshot(path=shots / "flow-1280-style-picker.png", full_page=True)
+
+    # "Any painting": a dropped painting is ready to use at once.
+    page.click(".tab[data-tab=arbitrary]")
+    painting = testdata / "style" / "styles" / "starry_night.jpg"
+    page.set_input_files(".painting-drop input[type=file]", str(painting))
+    page.wait_for_selector("[data-panel=arbitrary] .preset-grid input[type=radio]:checked")  # after its reload
+    assert page.locator("[data-panel=arbitrary]").is_visible()
+    page.screenshot(path=shots / "flow-1280-any-painting-added.png", full_page=True)
+    page.click("[data-panel=arbitrary] button[type=submit]")
+    page.wait_for_url(lambda url: "/renders/" in url)
+    assert Render.objects.order_by("-id").first().method == "arbitrary"
     context.close()
 
     phone = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True)
