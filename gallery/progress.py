@@ -40,7 +40,8 @@ def typical_seconds() -> dict[str, float]:
     )
     times: dict[str, list[float]] = defaultdict(list)
     for method, started, finished in rows:
-        times[method].append((finished - started).total_seconds())
+        if started and finished:  # (the filter guarantees both; this tells the type checker)
+            times[method].append((finished - started).total_seconds())
     return {method: (sum(times[method]) / len(times[method])) if times[method] else fallback
             for method, fallback in DEFAULT_SECONDS.items()}  # fmt: skip
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
@@ -157,12 +157,13 @@ class RenderSerializer(serializers.ModelSerializer):
 
     def _progress(self, render: Render) -> RenderProgress | None:
         # Computed once per response for every render it holds (a list page is one query, not N).
-        if "progress" not in self.context:
+        context = cast("dict[str, Any]", self.context)  # the root serializer's own dict: shared by all rows
+        if "progress" not in context:
             renders = self.instance if isinstance(self.instance, Iterable) else [render]
             if self.parent is not None and isinstance(self.parent.instance, Iterable):
                 renders = self.parent.instance
-            self.context["progress"] = renders_progress(renders=list(renders))
-        return self.context["progress"].get(render.pk)
+            context["progress"] = renders_progress(renders=list(renders))
+        return context["progress"].get(render.pk)
 
     def get_queue_position(self, render: Render) -> int | None:
         progress = self._progress(render)

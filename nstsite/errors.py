@@ -42,8 +42,7 @@ def error_page(request: HttpRequest, status: int, *, staff_only: bool = False) -
         body = loader.render_to_string(f"{status}.html", context, request)
     except Exception:
         log.exception("could not render the %s page", status)
-        body = f"{status} {TITLES[status]}"
-        return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+        return HttpResponse(f"{status} {TITLES[status]}", status=status, content_type="text/plain; charset=utf-8")
     return HttpResponse(body, status=status)
 
 
