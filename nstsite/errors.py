@@ -58,6 +58,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return error_page(request, 500)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """An expired or missing form token: our 403 page says to reload, instead of Django's."""
+    log.warning("CSRF failure on %s: %s", request.path, reason)
+    return error_page(request, 403)
+
+
 def _is_staff(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated and user.is_staff)

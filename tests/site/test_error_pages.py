@@ -88,3 +88,12 @@ def test_the_admin_log_in_sends_staff_on_and_ignores_foreign_next(client, staff_
     response = client.get("/admin/login/?next=https://evil.example/")
     assert response.status_code == 302 and response["Location"] == "/admin/"
     assert client.get("/admin/login/?next=/admin/rq/")["Location"] == "/admin/rq/"
+
+
+def test_a_stale_form_token_gets_our_403_page(user, settings):
+    settings.DEBUG = True
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post("/upload/", {})
+    assert response.status_code == 403
+    assert b"reload the page and try again" in response.content and b"CSRF verification failed" not in response.content
