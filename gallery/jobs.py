@@ -53,3 +53,17 @@ def photo_previews_run(photo_id: int) -> int:
 
     photo = Photo.objects.filter(pk=photo_id).first()
     return photo_previews_render(photo=photo) if photo else 0
+
+
+def blend_preview_run(
+    photo_id: int, weights: dict[int, float], strength: float, preserve_color: bool, key: str
+) -> None:
+    """A small preview of a preset blend on one photo, kept in the cache for the picker to show."""
+    from gallery.models import Photo
+    from gallery.previews import blend_preview_render
+
+    photo = Photo.objects.filter(pk=photo_id).first()
+    if photo is not None:
+        # Job arguments travel as JSON-like data: preset ids may arrive as strings.
+        clean = {int(k): float(v) for k, v in weights.items()}
+        blend_preview_render(photo=photo, weights=clean, strength=strength, preserve_color=preserve_color, key=key)

@@ -93,3 +93,61 @@ def photo_previews_delete(*, photo_pk: int) -> None:
         return
     for name in files:
         default_storage.delete(f"{folder}/{name}")
+
+
+# --- a live preview of a blend, exact: the network itself at preview size ------------------------
+
+BLEND_TTL = 3600
+
+
+def _blend_cache_key(photo: Photo, key: str) -> str:
+    return f"gallery:blend-preview:{photo.pk}:{key}"  # the photo in the key: served only with its owner's photo
+
+
+def blend_preview_request(
+    *, photo: Photo, weights: dict[int, float], strength: float, preserve_color: bool
+) -> tuple[str, bool]:
+    """``(key, ready)`` for a small preview of this blend; queues the job (ahead of renders) if needed.
+
+    ``weights`` is ``{preset_id: weight}``. Raises ``ValueError`` for weights or a strength the
+    engine would refuse.
+    """
+    import hashlib
+    import json
+
+    from ml.style import color
+    from ml.style.presets import weight_vector
+
+    weight_vector(weights)  # the engine's own checks: known ids, non-negative, not all zero
+    color.check_strength(strength)
+    canonical = json.dumps([sorted(weights.items()), round(strength, 3), preserve_color, photo.content_hash])
+    key = hashlib.sha256(canonical.encode()).hexdigest()[:24]
+    if cache.get(_blend_cache_key(photo, key)) is not None:
+        return key, True
+    if cache.add(_blend_cache_key(photo, key) + ":pending", 1, timeout=120):
+        from gallery.jobs import blend_preview_run
+
+        try:
+            django_rq.get_queue("style").enqueue(
+                blend_preview_run, photo.pk, weights, strength, preserve_color, key,
+                job_id=f"blend-preview-{photo.pk}-{key}", at_front=True, result_ttl=0,
+            )  # fmt: skip
+        except RedisError:
+            cache.delete(_blend_cache_key(photo, key) + ":pending")
+            log.warning("could not enqueue a blend preview of photo %s", photo.pk)
+    return key, False
+
+
+def blend_preview_render(
+    *, photo: Photo, weights: dict[int, float], strength: float, preserve_color: bool, key: str
+) -> None:
+    with photo.thumbnail.open("rb") as handle:
+        small = Image.open(handle).convert("RGB")
+    small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
+    image = engines.presets().stylize(small, weights, strength=strength, preserve_color=preserve_color)
+    cache.set(_blend_cache_key(photo, key), imaging.encode(image, "JPEG", quality=85).read(), timeout=BLEND_TTL)
+
+
+def blend_preview_bytes(*, photo: Photo, key: str) -> bytes | None:
+    data = cache.get(_blend_cache_key(photo, key))
+    return data if isinstance(data, bytes) else None

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from gallery import engines, options, previews, services
@@ -86,6 +87,35 @@ def photo_previews(request: HttpRequest, pk: int) -> JsonResponse:
     """Whether the style picker's previews of this photo are ready (the page polls this)."""
     photo = get_object_or_404(services.user_photos(request.user), pk=pk)
     return JsonResponse({"ready": previews.previews_ready(photo)})
+
+
+@login_required
+@require_POST
+def blend_preview(request: HttpRequest, pk: int) -> JsonResponse:
+    """Ask for a small preview of the stylize form's preset blend; poll the URL it answers."""
+    photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    try:
+        blend = _blend_from_post(request, RenderMethod.PRESET)
+        weights = {s.preset_id: w for s, w in blend if s.kind == StyleKind.PRESET and s.preset_id is not None}
+        strength = float(cast(str, request.POST.get("strength") or 1))
+        key, ready = previews.blend_preview_request(
+            photo=photo, weights=weights, strength=strength, preserve_color=bool(request.POST.get("preserve_color"))
+        )
+    except (ValueError, ValidationError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    url = reverse("gallery:photo-blend-preview-image", args=[photo.pk, key])
+    return JsonResponse({"ready": ready, "url": url})
+
+
+@login_required
+def blend_preview_image(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    data = previews.blend_preview_bytes(photo=photo, key=key)
+    if data is None:
+        return HttpResponse(status=204)  # not drawn yet: the page asks again
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @login_required

@@ -1,6 +1,7 @@
 // Style picker (photo page): previews of each preset on this very photo once a worker has drawn
 // them, a filter by name, each style's share of the blend in percent, a small live preview of
-// blend and strength, and a painting dropped into "Any painting" ready to use at once.
+// blend and strength (mixed here at once, then replaced by the network's own small render from
+// the worker), and a painting dropped into "Any painting" ready to use at once.
 (function () {
   "use strict";
   const panel = document.getElementById("stylize");
@@ -58,12 +59,50 @@
     return img.complete && img.naturalWidth ? Promise.resolve(img)
       : new Promise((resolve, reject) => { img.addEventListener("load", () => resolve(img), { once: true }); img.addEventListener("error", reject, { once: true }); });
   }
+  const APPROXIMATE = caption.textContent;
+  const exact = { seq: 0, timer: null };
+  function requestExact() {
+    if (!grid.dataset.blendPreview) return;
+    clearTimeout(exact.timer);
+    const seq = ++exact.seq;
+    exact.timer = setTimeout(() => {
+      fetch(grid.dataset.blendPreview, { method: "POST", body: new FormData(form), credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+        .then((body) => poll(body.url, seq, 0))
+        .catch(() => {});
+    }, 400);
+  }
+  function poll(url, seq, tries) {
+    if (seq !== exact.seq) return;
+    fetch(url, { credentials: "same-origin" })
+      .then((r) => {
+        if (seq !== exact.seq) return null;
+        if (r.status === 200) return r.blob().then((blob) => createImageBitmap(blob)).then((bitmap) => {
+          if (seq !== exact.seq) return;
+          canvas.width = bitmap.width;
+          canvas.height = bitmap.height;
+          canvas.getContext("2d").drawImage(bitmap, 0, 0);
+          caption.textContent = "Preview on your photo: the network's own render at 160 px.";
+          canvas.setAttribute("aria-label", "Preview of the blend on your photo");
+          figure.dataset.exact = "true";
+          figure.hidden = false;
+        });
+        if (r.status === 204 && tries < 40) setTimeout(() => poll(url, seq, tries + 1), Math.min(300 * (tries + 1), 2000));
+        return null;
+      })
+      .catch(() => {});
+  }
   function draw() {
     shares();
     const chosen = tiles.filter((t) => parseFloat(sliderOf(t).value) > 0);
-    if (!grid.hasAttribute("data-ready") || !chosen.length) { figure.hidden = true; return; }
+    figure.dataset.exact = "false";
+    caption.textContent = APPROXIMATE;
+    if (!chosen.length) { exact.seq += 1; figure.hidden = true; return; }
+    requestExact();
+    if (!grid.hasAttribute("data-ready")) return;
     const images = chosen.map((t) => t.querySelector("img"));
     Promise.all([loaded(photo), ...images.map(loaded)]).then(() => {
+      if (figure.dataset.exact === "true") return;  // the network's own preview came first: keep it
       const first = images[0];
       canvas.width = first.naturalWidth;
       canvas.height = first.naturalHeight;
@@ -79,7 +118,7 @@
       ctx.drawImage(photo, 0, 0, canvas.width, canvas.height);
       ctx.globalAlpha = 1;
       figure.hidden = false;
-    }).catch(() => { figure.hidden = true; });
+    }).catch(() => {});
   }
   form.addEventListener("input", draw);
   grid.addEventListener("click", () => setTimeout(draw, 0));  // stylize.js toggles on a picture click

@@ -114,7 +114,8 @@ def test_phone_photos_renders_followed_to_the_end_compared_downloaded_and_rerun(
     page.locator(f".preset[data-preset='{waves.preset_id}'] input[type=range]").fill("0.5")
     shares = page.locator(".preset.selected output.share").all_inner_texts()
     assert sorted(shares) == ["33%", "67%"]
-    page.wait_for_selector(".blend-preview:not([hidden]) canvas")
+    page.wait_for_selector(".blend-preview:not([hidden]) canvas")  # mixed in the page at once
+    page.wait_for_selector(".blend-preview[data-exact=true]", timeout=60_000)  # then the network's own
     page.screenshot(path=shots / "flow-1280-style-picker.png", full_page=True)
 
     # "Any painting": a dropped painting is ready to use at once.
