@@ -48,7 +48,10 @@ typecheck: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) bench/style_bench.py
+	$(PY) bench/preset_speed.py
+	$(PY) bench/cost_growth.py
 	$(PY) bench/faces_bench.py
+	$(PY) bench/scan_bench.py
 	$(PY) bench/identify_bench.py
 	$(PY) bench/upload_bench.py
 
