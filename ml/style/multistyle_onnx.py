@@ -193,13 +193,17 @@ def space_to_depth_kernel(weight: np.ndarray) -> np.ndarray:
     return kernel.reshape(4 * out_ch, 4 * in_ch, taps, taps)
 
 
+# Photos up to this many pixels run in a session with onnxruntime's memory arena (fast: buffers are
+# reused, no page faults); larger ones in a session without it (bounded memory). Measured at 2048²:
+# +4.3 GiB peak with the arena, +1.0 GiB without; at 1024×768 the arena-less session took 1.4-1.5×
+# the time (fresh pages every run). 1920×1080 and 1600×1200 photos stay on the fast side.
+ARENA_MAX_PIXELS = 2_100_000
+
+
 class OnnxMultiStyle:
     """onnxruntime sessions of :func:`build_model` (float and pixel outputs); build once per process.
 
-    Sessions are built on first use (≈0.2 s each) and keep onnxruntime's memory arena: without it
-    every run page-faults fresh buffers (1.4-1.5× the time at 1024×768); with it the peak grows with
-    the largest photo seen, which is why :mod:`ml.style.presets` sends photos above ~2 MP to the
-    PyTorch module. ``threads``: onnxruntime's intra-op threads
+    Sessions are built on first use (≈0.2 s each). ``threads``: onnxruntime's intra-op threads
     (default: torch's thread count, so one setting — ``OMP_NUM_THREADS`` /
     ``torch.set_num_threads`` — governs both engines). The threads do not spin while waiting for
     work: on a worker that shares its cores (the web server, the other queue's worker) spinning
@@ -210,20 +214,22 @@ class OnnxMultiStyle:
     def __init__(self, net: MultiStyleNet, threads: int | None = None) -> None:
         self._net = net
         self._threads = threads or torch.get_num_threads()
-        self._sessions: dict[bool, Any] = {}
+        self._sessions: dict[tuple[bool, bool], Any] = {}
         self._lock = threading.Lock()
 
-    def _session(self, *, pixels_out: bool) -> Any:
+    def _session(self, *, pixels_out: bool, arena: bool) -> Any:
         import onnxruntime as ort
 
         with self._lock:
-            key = pixels_out
+            key = (pixels_out, arena)
             if key not in self._sessions:
                 options = ort.SessionOptions()
                 options.log_severity_level = 3
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
                 options.intra_op_num_threads = self._threads
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                options.enable_cpu_mem_arena = arena
+                options.enable_mem_pattern = arena
                 model = build_model(self._net, pixels_out=pixels_out).SerializeToString()
                 self._sessions[key] = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
             return self._sessions[key]
@@ -237,4 +243,5 @@ class OnnxMultiStyle:
             "pixels": np.ascontiguousarray(pixels, dtype=np.uint8),
             "style_weights": np.ascontiguousarray(style_weights, dtype=np.float32),
         }
-        return self._session(pixels_out=pixels_out).run(["stylized"], feed)[0]
+        arena = pixels.shape[0] * pixels.shape[1] <= ARENA_MAX_PIXELS
+        return self._session(pixels_out=pixels_out, arena=arena).run(["stylized"], feed)[0]

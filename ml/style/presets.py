@@ -30,11 +30,6 @@ from ml.style.multistyle_net import NUM_STYLES, MultiStyleNet, load_multistyle_n
 from ml.style.multistyle_onnx import OnnxMultiStyle
 from ml.weights import package_file
 
-# On CPU, photos up to this many pixels run in onnxruntime, larger ones in the PyTorch module. Above
-# ~2 MP onnxruntime lost: its memory arena keeps every freed block (2048²: +4.3 GiB peak, 25 s under
-# load) and without the arena each run page-faults fresh buffers (2048²: +1.0 GiB, 50 s), while the
-# module took a few seconds (docs/benchmarks.md, cost growth). 1920×1080 and 1600×1200 stay fast.
-FAST_MAX_PIXELS = 2_100_000
 DEFAULT_MAX_SIDE = 3072  # when max_side is None: ~1.2 GB of activations on CPU at this size, fine for a worker
 
 
@@ -115,9 +110,8 @@ def weight_vector(weights: dict[int, float]) -> torch.Tensor:
 class PresetStylizer:
     """Applies blends of the 26 presets. Loads the network once; thread-safe; reuse it across jobs.
 
-    ``engine``: ``"onnxruntime"`` runs :class:`ml.style.multistyle_onnx.OnnxMultiStyle` (CPU only)
-    for photos up to :data:`FAST_MAX_PIXELS` and the module above, ``"torch"`` always the PyTorch
-    module, ``"auto"`` (default) the first on CPU and PyTorch elsewhere.
+    ``engine``: ``"onnxruntime"`` runs :class:`ml.style.multistyle_onnx.OnnxMultiStyle` (CPU only),
+    ``"torch"`` the PyTorch module, ``"auto"`` (default) onnxruntime on CPU and PyTorch elsewhere.
     Why: on this project's 2-core EPYC the PyTorch module took 2-3× the peer's time (eager kernels,
     one memory pass per op) and bf16 autocast, though 1.3× faster than fp32 PyTorch, is still slower
     than onnxruntime and moves pixels by more than the 1e-3 the fast path must keep to; onnxruntime
@@ -144,7 +138,6 @@ class PresetStylizer:
             OnnxMultiStyle(net) if self.device.type == "cpu" and engine != "torch" else None
         )
         self.engine = "onnxruntime" if self.fast is not None else "torch"
-        self.fast_max_pixels = FAST_MAX_PIXELS
         self._lock = threading.Lock()  # one forward at a time: a second would only fight for the same cores
 
     def stylize_tensor(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
@@ -184,7 +177,7 @@ class PresetStylizer:
         color.check_strength(strength)
         image = check_image(image)
         image = resize(image, fit_size(image.size, max_side or DEFAULT_MAX_SIDE))
-        if self.fast is not None and image.width * image.height <= self.fast_max_pixels:
+        if self.fast is not None:
             pixels = np.asarray(image)  # uint8 HWC, no copy: the graph does the float conversion and padding
             plain = strength >= 1.0 and not preserve_color
             with self._lock:

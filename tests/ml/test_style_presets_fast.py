@@ -113,18 +113,3 @@ def test_space_to_depth_kernel_equals_the_full_size_convolution():
     phases = torch.nn.functional.conv2d(s2d, torch.from_numpy(space_to_depth_kernel(weight.numpy())))
     got = phases.reshape(1, 2, 2, 3, 6, 5).permute(0, 3, 4, 1, 5, 2).reshape(1, 3, 12, 10)  # DepthToSpace DCR
     assert torch.allclose(got, want, atol=1e-4)
-
-
-def test_photos_above_the_fast_limit_run_in_the_pytorch_module(reference, photos):
-    stylizer = PresetStylizer(device="cpu")
-    photo = photos[0]
-    stylizer.fast_max_pixels = photo.width * photo.height - 1  # this photo is "large" for this stylizer
-    calls = []
-    original_run = stylizer.fast.run
-    stylizer.fast.run = lambda *a, **k: calls.append(1) or original_run(*a, **k)  # type: ignore[method-assign]
-    large = np.asarray(stylizer.stylize(photo, {5: 1.0}))
-    assert calls == []
-    assert np.array_equal(large, np.asarray(reference.stylize(photo, {5: 1.0})))  # the module, bit for bit
-    stylizer.fast_max_pixels = photo.width * photo.height
-    stylizer.stylize(photo, {5: 1.0})
-    assert calls == [1]
