@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from faces import services
@@ -22,13 +21,11 @@ from faces.services.people import person_by_name
 from gallery.imaging import UploadError
 from gallery.models import Photo
 from nstsite.auth import AuthenticatedHttpRequest
+from nstsite.redirects import redirect_back
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return redirect(target)
-    return redirect(default)
+    return redirect_back(request, default)
 
 
 def _serve(field) -> FileResponse:  # type: ignore[no-untyped-def]

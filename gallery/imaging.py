@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
-from PIL import Image
+from PIL import Image, ImageCms
 
 from ml.images import ImageError, open_image
 
@@ -25,6 +25,7 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 THUMBNAIL_SIDE = 480
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 class UploadError(ValueError):
@@ -48,10 +49,11 @@ def read_upload(upload: UploadedFile | bytes, *, name: str = "") -> CleanImage:
     if len(data) > settings.UPLOAD_MAX_BYTES:
         raise UploadError(f"{label} is larger than the {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB limit.")
     try:
-        image = open_image(data, formats=ACCEPTED_FORMATS, max_pixels=settings.UPLOAD_MAX_PIXELS)
         with Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS)) as header:
             fmt = header.format or "JPEG"
             taken_at = _taken_at(header)
+            icc = header.info.get("icc_profile")
+        image = _to_srgb(open_image(data, formats=ACCEPTED_FORMATS, max_pixels=settings.UPLOAD_MAX_PIXELS), icc)
     except ImageError as exc:
         raise UploadError(f"{label}: {exc} Upload a JPEG, PNG or WebP photo.") from exc
     return CleanImage(image=image, format=fmt, sha256=hashlib.sha256(data).hexdigest(), taken_at=taken_at)
@@ -62,6 +64,24 @@ def _read_limited(upload: UploadedFile) -> bytes:
         raise UploadError(f"“{upload.name}” is larger than the {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB limit.")
     upload.seek(0)
     return upload.read(settings.UPLOAD_MAX_BYTES + 1)
+
+
+def _to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
+    """Pixels converted from the file's colour profile to sRGB, so the profile itself can be dropped.
+
+    Stored images carry no metadata at all (a profile can hold names and text), and untagged RGB
+    is read as sRGB everywhere, so converting keeps the colours the uploader saw.
+    """
+    if not icc:
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in (ImageCms.getProfileDescription(source) or "").lower():
+            return image
+        converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image  # a broken or non-RGB profile: keep the pixels as they are, drop the profile
+    return converted if converted is not None else image
 
 
 def _taken_at(image: Image.Image) -> dt.datetime | None:
@@ -75,10 +95,15 @@ def _taken_at(image: Image.Image) -> dt.datetime | None:
 
 
 def encode(image: Image.Image, fmt: str = "JPEG", *, quality: int = 92) -> ContentFile:
-    """Re-encode ``image`` with no metadata at all (no EXIF, no XMP, no GPS)."""
+    """Re-encode ``image`` with no metadata at all: no EXIF, XMP, ICC, comment, text chunk or APPn segment.
+
+    Pillow writes some of ``image.info`` back on save (a JPEG's comment, an ICC profile, XMP), so the
+    pixels are copied into a fresh image that carries nothing else.
+    """
     fmt = fmt if fmt in ACCEPTED_FORMATS else "JPEG"
     buffer = io.BytesIO()
     clean = image.convert("RGB")
+    clean.info = {}
     if fmt == "PNG":
         clean.save(buffer, "PNG", optimize=False)
     else:
