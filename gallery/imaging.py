@@ -49,11 +49,11 @@ def read_upload(upload: UploadedFile | bytes, *, name: str = "") -> CleanImage:
     if len(data) > settings.UPLOAD_MAX_BYTES:
         raise UploadError(f"{label} is larger than the {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB limit.")
     try:
+        image = open_image(data, formats=ACCEPTED_FORMATS, max_pixels=settings.UPLOAD_MAX_PIXELS)
         with Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS)) as header:
             fmt = header.format or "JPEG"
             taken_at = _taken_at(header)
-            icc = header.info.get("icc_profile")
-        image = _to_srgb(open_image(data, formats=ACCEPTED_FORMATS, max_pixels=settings.UPLOAD_MAX_PIXELS), icc)
+            image = _to_srgb(image, header.info.get("icc_profile"))
     except ImageError as exc:
         raise UploadError(f"{label}: {exc} Upload a JPEG, PNG or WebP photo.") from exc
     return CleanImage(image=image, format=fmt, sha256=hashlib.sha256(data).hexdigest(), taken_at=taken_at)
