@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from gallery.models import Render
-from nstsite.jobs import current_worker_name, handle_failure, heartbeat
+from nstsite.jobs import TaskKind, current_worker_name, handle_failure, heartbeat, register
 
 
 def render_run(render_id: int) -> None:
@@ -32,3 +32,7 @@ def presets_render_thumbnails() -> int:
         style.thumbnail.save("t.jpg", imaging.encode(image, "JPEG", quality=88), save=True)
         drawn += 1
     return drawn
+
+
+# The reconciler restarts a queued render whose job the queue lost (nstsite.jobs.reconcile).
+RENDERS = register(TaskKind(Render, "style", render_run, on_render_failure, timeout_setting="JOB_TIMEOUT_STYLE"))

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from gallery import imaging, options
@@ -259,12 +260,22 @@ def render_cancel(*, render: Render) -> bool:
 
 
 def render_retry(*, render: Render) -> Render:
-    """Run a failed or cancelled render again, with the same settings."""
+    """Run a failed or cancelled render again, with the same settings (or a queued one whose job was lost)."""
+    if render.status == TaskStatus.QUEUED:
+        jobs.ensure_enqueued(Render, render.pk)  # nothing happens if its job is still waiting
+        render.refresh_from_db()
+        return render
     if render.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
         raise ValidationError("Only failed or cancelled renders can be retried.")
     with transaction.atomic():
         updated = Render.objects.filter(pk=render.pk, status=render.status).update(
-            status=TaskStatus.QUEUED, error="", progress=0.0, iteration=0, started_at=None, finished_at=None
+            status=TaskStatus.QUEUED,
+            error="",
+            progress=0.0,
+            iteration=0,
+            started_at=None,
+            finished_at=None,
+            queued_at=timezone.now(),  # the reconciler's grace period starts now
         )
         if updated:
             _enqueue(render)

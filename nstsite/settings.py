@@ -299,6 +299,13 @@ LOGGING = {
 TASK_HEARTBEAT_SECONDS = env_int("TASK_HEARTBEAT_SECONDS", 10)
 TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 60)
 WORKER_WARMUP = env_bool("WORKER_WARMUP", not TESTING)
+# A row "queued" for RECONCILE_GRACE_SECONDS whose job the queue no longer holds (e.g. a worker
+# burned through it while PostgreSQL was down) is enqueued again, or failed once it has waited
+# RECONCILE_MAX_AGE_SECONDS; the launcher checks every RECONCILE_EVERY_SECONDS, workers on start.
+RECONCILE_GRACE_SECONDS = env_int("RECONCILE_GRACE_SECONDS", 30)
+RECONCILE_MAX_AGE_SECONDS = env_int("RECONCILE_MAX_AGE_SECONDS", 24 * 3600)
+RECONCILE_EVERY_SECONDS = env_int("RECONCILE_EVERY_SECONDS", 30)
+WORKER_DB_WAIT_SECONDS = env_int("WORKER_DB_WAIT_SECONDS", 120)  # a worker holds its job while PostgreSQL is down
 
 # Gatys needs VGG19's ImageNet weights (`make fetch-models`). Random weights exist only so the test
 # suite can exercise the pipeline on machines without them; never enable this in production.

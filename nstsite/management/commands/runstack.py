@@ -122,10 +122,29 @@ class Command(BaseCommand):
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.stopping = True
 
+    def _sweep(self) -> None:
+        """Make the job rows and the queue agree (see ``nstsite.jobs.reconcile``); never fatal."""
+        from django.db import close_old_connections
+
+        from nstsite.jobs import reap_all_stale, reconcile
+
+        try:
+            close_old_connections()
+            reap_all_stale()
+            counts = reconcile()
+            if any(counts.values()):
+                self.stderr.write(f"reconciled queued jobs with the queue: {counts}")
+        except Exception as exc:  # noqa: BLE001 - a service blinking must not stop the launcher
+            self.stderr.write(f"could not reconcile jobs now ({type(exc).__name__}); trying again later")
+
     def _supervise(self) -> None:
         restarts: dict[str, list[float]] = {}
+        next_sweep = time.monotonic() + settings.RECONCILE_EVERY_SECONDS
         while not self.stopping:
             time.sleep(0.5)
+            if time.monotonic() >= next_sweep:
+                self._sweep()
+                next_sweep = time.monotonic() + settings.RECONCILE_EVERY_SECONDS
             for name, process in list(self.children.items()):
                 code = process.poll()
                 if code is None or self.stopping:
