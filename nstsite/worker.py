@@ -73,7 +73,7 @@ class WarmWorker(SimpleWorker):
         super().run_maintenance_tasks()
         try:
             _sweep()
-        except Exception:  # noqa: BLE001 - maintenance must never stop the worker
+        except Exception:  # maintenance must never stop the worker
             log.warning("sweeping rows failed; trying again at the next maintenance", exc_info=True)
 
     def execute_job(self, job: Any, queue: Any) -> Any:
