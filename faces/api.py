@@ -257,10 +257,16 @@ class PersonViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer: PersonSerializer) -> None:  # type: ignore[override]
         data = serializer.validated_data
-        services.person_update(
-            person=serializer.instance, actor=self.request.user,  # type: ignore[arg-type]
-            name=data.get("name"), notes=data.get("notes"), hidden=data.get("hidden"),
-        )  # fmt: skip
+        with transaction.atomic():
+            # Lock the row: a DELETE racing this edit either waits for it or wins, and then the
+            # edit is a 404 (an UPDATE of a vanished row would be a 500 "did not affect any rows").
+            person = Person.objects.select_for_update().filter(pk=serializer.instance.pk).first()  # type: ignore[union-attr]
+            if person is None:
+                raise NotFound("No such person.")
+            services.person_update(
+                person=person, actor=self.request.user,
+                name=data.get("name"), notes=data.get("notes"), hidden=data.get("hidden"),
+            )  # fmt: skip
 
     def perform_destroy(self, instance: Person) -> None:
         services.person_delete(person=instance, actor=self.request.user)
