@@ -18,6 +18,7 @@ from faces import services
 from faces.forms import AssignForm, IdentifyForm, VerifyForm
 from faces.models import Face, FaceScan, Upload, UploadPurpose, Verification
 from faces.services.people import person_by_name
+from faces.services.uploads import uploads_guard
 from gallery.imaging import UploadError
 from gallery.models import Photo
 from nstsite.auth import AuthenticatedHttpRequest
@@ -193,15 +194,17 @@ def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
+            with uploads_guard() as stored:  # a refused second image leaves no file of the first behind
                 upload_a = services.upload_create(
                     owner=request.user, file=data["image_a"], purpose=UploadPurpose.IDENTIFY
                 )
+                stored.append(upload_a)
                 upload_b = None
                 if data.get("image_b"):
                     upload_b = services.upload_create(
                         owner=request.user, file=data["image_b"], purpose=UploadPurpose.IDENTIFY
                     )
+                    stored.append(upload_b)
                 verification = services.verification_create(
                     owner=request.user, upload_a=upload_a, upload_b=upload_b, person=data.get("person")
                 )
