@@ -10,14 +10,14 @@ from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from nstsite.accounts import lockout
 from nstsite.auth import api_user
+from nstsite.rest import ScopedThrottle
 
 
-class TokenThrottle(ScopedRateThrottle):
+class TokenThrottle(ScopedThrottle):
     scope = "token"
 
 

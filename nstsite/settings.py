@@ -236,8 +236,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "nstsite.rest.Pagination",
     "PAGE_SIZE": 24,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # DRF's throttles, failing open (logged) while the Redis cache is down.
+        "nstsite.rest.AnonThrottle",
+        "nstsite.rest.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("THROTTLE_ANON", "60/min"),
