@@ -182,3 +182,52 @@ def configure_environment(var: Path | None = None) -> None:
         os.environ["DATABASE_URL"] = postgres_url(var / "postgres")
     if not os.environ.get("REDIS_URL"):
         os.environ["REDIS_URL"] = redis_url(var / "redis")
+
+
+# --- supervision (the launcher restarts what died) ------------------------------------------------
+
+
+def embedded_redis_dir() -> Path | None:
+    """The data directory of the embedded Redis that ``REDIS_URL`` names, or None for an external one."""
+    url = os.environ.get("REDIS_URL", "")
+    if not url.startswith("unix://"):
+        return None
+    sock = Path(url.removeprefix("unix://"))
+    return sock.parent if sock.name == "redis.sock" and (sock.parent / "holders").is_dir() else None
+
+
+def embedded_postgres_dir() -> Path | None:
+    """The data directory of the embedded PostgreSQL this process joined, or None for an external one."""
+    return next(iter(_pg_servers), None)
+
+
+def redis_ensure(data_dir: Path) -> bool:
+    """Start the embedded Redis in ``data_dir`` again if it stopped answering; True if it was restarted.
+
+    Its append-only file brings back every job that was queued when it went down.
+    """
+    sock = data_dir / "redis.sock"
+    with _lock(data_dir / "redis.lock"):
+        if _redis_answers(sock):
+            return False
+        _start_redis(data_dir, sock)
+    return True
+
+
+def postgres_ensure(data_dir: Path) -> bool:
+    """Start the embedded PostgreSQL in ``data_dir`` again if its postmaster is gone; True if restarted.
+
+    Only for a server this process joined (``postgres_url``); the socket directory stays the same,
+    so every ``DATABASE_URL`` handed out before keeps working.
+    """
+    server = _pg_servers.get(data_dir)
+    if server is None:
+        return False
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir)
+    if info is not None and info.is_running() and info.status == "ready":
+        return False
+    with server._lock:  # type: ignore[attr-defined]
+        server.ensure_postgres_running()  # type: ignore[attr-defined]
+    return True
