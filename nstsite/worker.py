@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import time
 from typing import Any
 
@@ -67,7 +68,22 @@ class WarmWorker(SimpleWorker):
         _sweep()
         if settings.WORKER_WARMUP:
             warm_up(self.queue_names())
-        return super().work(*args, **kwargs)
+        stop = threading.Event()
+        beater = threading.Thread(target=self._beat, args=(stop,), name="worker-heartbeat", daemon=True)
+        beater.start()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            stop.set()
+            beater.join()
+
+    def _beat(self, stop: threading.Event) -> None:
+        """Keep our RQ registration fresh even while a long job runs in this process (``/healthz``)."""
+        while not stop.wait(settings.WORKER_BEAT_SECONDS):
+            try:
+                self.heartbeat()
+            except Exception:  # Redis blinking: the next beat will tell
+                log.debug("worker heartbeat failed", exc_info=True)
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
