@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import threading
 from dataclasses import dataclass
+from types import TracebackType
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -26,6 +28,41 @@ THUMBNAIL_SIDE = 480
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+class _DecodeSlots:
+    """At most ``UPLOAD_DECODE_CONCURRENCY`` images decoded at once in this process (re-entrant per thread).
+
+    A decoded 40 MP image takes about 160 MB; with eight web threads uploading at once the process
+    would need eight of them. This bounds the peak to a known number of decoded images.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._semaphore: threading.BoundedSemaphore | None = None
+        self._guard = threading.Lock()
+
+    def _slots(self) -> threading.BoundedSemaphore:
+        with self._guard:
+            if self._semaphore is None:
+                self._semaphore = threading.BoundedSemaphore(max(1, settings.UPLOAD_DECODE_CONCURRENCY))
+            return self._semaphore
+
+    def __enter__(self) -> None:
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._slots().acquire()
+        self._local.depth = depth + 1
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._local.depth -= 1
+        if self._local.depth == 0:
+            self._slots().release()
+
+
+DECODE_SLOTS = _DecodeSlots()
 
 
 class UploadError(ValueError):
@@ -49,7 +86,8 @@ def read_upload(upload: UploadedFile | bytes, *, name: str = "") -> CleanImage:
     if len(data) > settings.UPLOAD_MAX_BYTES:
         raise UploadError(f"{label} is larger than the {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB limit.")
     try:
-        image = open_image(data, formats=ACCEPTED_FORMATS, max_pixels=settings.UPLOAD_MAX_PIXELS)
+        with DECODE_SLOTS:
+            image = open_image(data, formats=ACCEPTED_FORMATS, max_pixels=settings.UPLOAD_MAX_PIXELS)
         with Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS)) as header:
             fmt = header.format or "JPEG"
             taken_at = _taken_at(header)
@@ -102,7 +140,8 @@ def encode(image: Image.Image, fmt: str = "JPEG", *, quality: int = 92) -> Conte
     """
     fmt = fmt if fmt in ACCEPTED_FORMATS else "JPEG"
     buffer = io.BytesIO()
-    clean = image.convert("RGB")
+    # No copy of an RGB image (a 40 MP photo is 160 MB in Pillow); its info is metadata we drop anyway.
+    clean = image if image.mode == "RGB" else image.convert("RGB")
     clean.info = {}
     if fmt == "PNG":
         clean.save(buffer, "PNG", optimize=False)
@@ -113,6 +152,11 @@ def encode(image: Image.Image, fmt: str = "JPEG", *, quality: int = 92) -> Conte
 
 
 def thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> ContentFile:
-    thumb = image.copy()
-    thumb.thumbnail((side, side), Image.Resampling.LANCZOS)
-    return encode(thumb, "JPEG", quality=85)
+    """A JPEG at most ``side`` px on its longest side (never enlarged); ``image`` is left as it is."""
+    width, height = image.size
+    scale = side / max(width, height)
+    if scale >= 1:
+        return encode(image, "JPEG", quality=85)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # resize() makes only the small result (``copy()`` + ``thumbnail()`` would first copy the full image).
+    return encode(image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0), "JPEG", quality=85)

@@ -39,31 +39,40 @@ def photo_create(*, owner: Any, upload: UploadedFile) -> tuple[Photo, bool]:
 
 
 def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[Photo, bool]]:
-    """All-or-nothing: every file is validated before any is stored."""
+    """All-or-nothing: if any file is refused, none is kept.
+
+    Files are checked and stored one at a time, each under :data:`imaging.DECODE_SLOTS`, so a
+    request's memory is one decoded image (not all of them) and the whole web process decodes at
+    most ``UPLOAD_DECODE_CONCURRENCY`` images at once, however many requests arrive.
+    A later refusal deletes the files already stored by this request.
+    """
     if not uploads:
         raise imaging.UploadError("Choose at least one photo to upload.")
     if len(uploads) > settings.UPLOAD_MAX_FILES:
         raise imaging.UploadError(f"Upload at most {settings.UPLOAD_MAX_FILES} photos at a time.")
-    cleaned = [(upload, imaging.read_upload(upload)) for upload in uploads]
     results: list[tuple[Photo, bool]] = []
     stored: list[Photo] = []
     try:
         with transaction.atomic():
-            for upload, clean in cleaned:
-                existing = owner.photos.filter(content_hash=clean.sha256).first()
-                if existing is not None:
-                    results.append((existing, False))
-                    continue
-                photo = Photo(
-                    owner=owner,
-                    original_name=(upload.name or "")[:255],
-                    content_hash=clean.sha256,
-                    taken_at=clean.taken_at,
-                )
-                encoded = imaging.encode(clean.image, clean.format)
-                photo.image.save(str(encoded.name), encoded, save=False)  # the name carries the format's suffix
-                stored.append(photo)
-                photo.thumbnail.save("t.jpg", imaging.thumbnail(clean.image), save=False)
+            for upload in uploads:
+                with imaging.DECODE_SLOTS:
+                    clean = imaging.read_upload(upload)
+                    existing = owner.photos.filter(content_hash=clean.sha256).first()
+                    if existing is not None:
+                        results.append((existing, False))
+                        continue
+                    photo = Photo(
+                        owner=owner,
+                        original_name=(upload.name or "")[:255],
+                        content_hash=clean.sha256,
+                        taken_at=clean.taken_at,
+                    )
+                    encoded = imaging.encode(clean.image, clean.format)
+                    photo.image.save(str(encoded.name), encoded, save=False)  # the name carries the suffix
+                    stored.append(photo)
+                    del encoded
+                    photo.thumbnail.save("t.jpg", imaging.thumbnail(clean.image), save=False)
+                    del clean  # free the decoded pixels before the next file
                 photo.save()
                 results.append((photo, True))
                 if settings.FACES_DETECT_ON_UPLOAD:

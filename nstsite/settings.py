@@ -222,6 +222,9 @@ STORAGES = {
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)
 UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20)
+# Images decoded at once per web process (each up to UPLOAD_MAX_PIXELS × 4 bytes); files of one
+# request are checked and stored one at a time. See docs/reliability.md for the measured peak.
+UPLOAD_DECODE_CONCURRENCY = env_int("UPLOAD_DECODE_CONCURRENCY", 2)
 DATA_UPLOAD_MAX_NUMBER_FILES = 100
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FACES_DETECT_ON_UPLOAD = env_bool("FACES_DETECT_ON_UPLOAD", True)
