@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -204,8 +205,8 @@ def _check_blend(owner: Any, method: str, blend: Sequence[tuple[Style, float]]) 
     visible = set(visible_styles(owner).filter(pk__in=[s.pk for s, _ in blend]).values_list("pk", flat=True))
     if any(s.pk not in visible for s, _ in blend):
         raise ValidationError({"styles": "Unknown style."})
-    if any(w < 0 for _, w in blend) or sum(w for _, w in blend) <= 0:
-        raise ValidationError({"styles": "Blend weights must be zero or more, and at least one above zero."})
+    if any(not math.isfinite(w) or not 0 <= w <= 1000 for _, w in blend) or sum(w for _, w in blend) <= 0:
+        raise ValidationError({"styles": "Blend weights must be numbers from 0 to 1000, at least one above zero."})
     kinds = {s.kind for s, _ in blend}
     wanted = {
         RenderMethod.PRESET: ({StyleKind.PRESET}, None, "Presets blend only with presets."),
