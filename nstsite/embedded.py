@@ -322,5 +322,12 @@ def postgres_ensure(data_dir: Path) -> bool:
     if info is not None and info.is_running() and info.status == "ready":
         return False
     with server._lock:  # type: ignore[attr-defined]
+        if getattr(server, "system_user", None):
+            # As root, pgserver runs the server as its own user, which needs to traverse the path to
+            # the data directory; something may have tightened a parent's mode since the first start
+            # (pytest resets /tmp/pytest-of-<user> to 0700 for every session, for one).
+            from pgserver.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(Path(server.pgdata))  # type: ignore[attr-defined]
         server.ensure_postgres_running()  # type: ignore[attr-defined]
     return True
