@@ -241,7 +241,7 @@ def _stop_postgres_if_unheld(data_dir: Path) -> bool:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pgserver
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time
 
     with pgserver.PostgresServer._lock:
         pids = json.loads(handles.read_text() or "[]") if handles.exists() else []

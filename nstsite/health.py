@@ -19,6 +19,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from rq import Worker
+from rq.worker import BaseWorker
 
 QUEUES = ("style", "faces")
 
@@ -37,7 +38,7 @@ def _redis() -> dict[str, Any]:
     return {"ok": True}
 
 
-def _process_gone(worker: Worker) -> bool:
+def _process_gone(worker: BaseWorker) -> bool:
     """True when ``worker`` ran on this host and its process no longer exists (a crash, a kill -9)."""
     if worker.hostname != socket.gethostname() or not worker.pid:
         return False
@@ -50,7 +51,7 @@ def _process_gone(worker: Worker) -> bool:
     return False
 
 
-def _live(worker: Worker, now: datetime) -> bool:
+def _live(worker: BaseWorker, now: datetime) -> bool:
     """A registered worker counts as live only if it beat recently and (on this host) its process exists.
 
     RQ keeps a dead worker's key for minutes; our workers beat every ``WORKER_BEAT_SECONDS`` from a

@@ -218,7 +218,7 @@ def _live_jobs(queue: Queue) -> set[tuple[str, Any]]:
         if job is None:
             continue
         try:
-            live.add((job.func_name, job.args[0] if job.args else None))
+            live.add((job.func_name or "", job.args[0] if job.args else None))
         except Exception:  # noqa: BLE001 - a job we cannot even decode will never run our rows
             log.warning("unreadable job %s on %s", job.id, queue.name)
     return live

@@ -30,7 +30,8 @@ class LockedOut(Exception):
 
 def client_address(request: HttpRequest) -> str:
     """The caller's address, trusting ``X-Forwarded-For`` only as far as ``NUM_PROXIES`` proxies go."""
-    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
+    configured = settings.REST_FRAMEWORK.get("NUM_PROXIES")
+    proxies = configured if isinstance(configured, int) else 0
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies and forwarded:
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
