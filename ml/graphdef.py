@@ -70,15 +70,34 @@ def _varint(data: memoryview, pos: int) -> tuple[int, int]:
             raise GraphDefError("varint too long")
 
 
-def _fields(data: memoryview) -> list[tuple[int, int, object]]:
+Value = int | bytes | memoryview
+
+
+def _view(value: Value) -> memoryview:
+    if not isinstance(value, memoryview):
+        raise GraphDefError("expected a length-delimited field")
+    return value
+
+
+def _int(value: Value) -> int:
+    if not isinstance(value, int):
+        raise GraphDefError("expected a varint field")
+    return value
+
+
+def _text(value: Value) -> str:
+    return bytes(_view(value)).decode()
+
+
+def _fields(data: memoryview) -> list[tuple[int, int, Value]]:
     """Top-level fields of one message: ``(number, wire type, value)``; length-delimited values are
     memoryviews (no copy), varints ints, fixed32/fixed64 their raw 4/8 bytes."""
-    out: list[tuple[int, int, object]] = []
+    out: list[tuple[int, int, Value]] = []
     pos = 0
     while pos < len(data):
         key, pos = _varint(data, pos)
         number, wire = key >> 3, key & 7
-        value: object
+        value: Value
         if wire == 0:
             value, pos = _varint(data, pos)
         elif wire == 2:
@@ -100,18 +119,20 @@ def _signed64(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def _packed(number: int, wire: int, value: object, kind: str) -> list[float | int]:
+def _packed(wire: int, value: Value, kind: str) -> list[float | int]:
+    """A repeated scalar field's values, packed (wire type 2) or one unpacked element."""
     if kind == "varint":
         if wire == 0:
-            return [_signed64(int(value))]  # type: ignore[call-overload]
-        data, pos, out = value, 0, []
-        assert isinstance(data, memoryview)
+            return [_signed64(_int(value))]
+        data, pos = _view(value), 0
+        out: list[float | int] = []
         while pos < len(data):
             item, pos = _varint(data, pos)
             out.append(_signed64(item))
         return out
-    raw = bytes(value) if isinstance(value, memoryview) else value
-    assert isinstance(raw, bytes)
+    if isinstance(value, int):
+        raise GraphDefError("expected fixed-width values")
+    raw = bytes(value)
     return list(struct.unpack(f"<{len(raw) // struct.calcsize(kind)}{kind}", raw))
 
 
@@ -120,25 +141,26 @@ def _shape(data: memoryview) -> tuple[int, ...]:
     for number, _, value in _fields(data):
         if number == 2:  # Dim
             size = 0
-            for dim_number, _, dim_value in _fields(value):  # type: ignore[arg-type]
+            for dim_number, _, dim_value in _fields(_view(value)):
                 if dim_number == 1:
-                    size = _signed64(int(dim_value))  # type: ignore[call-overload]
+                    size = _signed64(_int(dim_value))
             dims.append(size)
     return tuple(dims)
 
 
 def _tensor(data: memoryview) -> np.ndarray:
-    dtype_code, shape, content = 1, (), None
+    dtype_code, content = 1, None
+    shape: tuple[int, ...] = ()
     values: list[float | int] = []
     for number, wire, value in _fields(data):
         if number == 1:
-            dtype_code = int(value)  # type: ignore[call-overload]
+            dtype_code = _int(value)
         elif number == 2:
-            shape = _shape(value)  # type: ignore[arg-type]
+            shape = _shape(_view(value))
         elif number == 4:
-            content = bytes(value)  # type: ignore[arg-type]
+            content = bytes(_view(value))
         elif number in _VALUE_FIELDS:
-            values.extend(_packed(number, wire, value, _VALUE_FIELDS[number][1]))
+            values.extend(_packed(wire, value, _VALUE_FIELDS[number][1]))
     if dtype_code not in _DTYPES:
         raise GraphDefError(f"tensor dtype {dtype_code} is not supported")
     dtype = _DTYPES[dtype_code]
@@ -157,22 +179,22 @@ def _tensor(data: memoryview) -> np.ndarray:
 def _attr(data: memoryview) -> object:
     for number, _, value in _fields(data):
         if number == 8:
-            return _tensor(value)  # type: ignore[arg-type]
+            return _tensor(_view(value))
         if number == 7:
-            return _shape(value)  # type: ignore[arg-type]
+            return _shape(_view(value))
         if number in (3, 6):  # i, type
-            return _signed64(int(value))  # type: ignore[call-overload]
+            return _signed64(_int(value))
         if number == 4:
-            return struct.unpack("<f", value)[0]  # type: ignore[arg-type]
+            return _packed(5, value, "f")[0]
         if number == 5:
-            return bool(value)
+            return bool(_int(value))
         if number == 2:
-            return bytes(value)  # type: ignore[arg-type]
+            return bytes(_view(value))
         if number == 1:  # ListValue: keep its ints (strides, ksize, dilations)
             ints: list[int] = []
-            for list_number, list_wire, list_value in _fields(value):  # type: ignore[arg-type]
+            for list_number, list_wire, list_value in _fields(_view(value)):
                 if list_number == 3:
-                    ints.extend(int(v) for v in _packed(list_number, list_wire, list_value, "varint"))
+                    ints.extend(int(v) for v in _packed(list_wire, list_value, "varint"))
             return tuple(ints)
     return None
 
@@ -181,18 +203,18 @@ def _node(data: memoryview) -> Node:
     node = Node(name="", op="")
     for number, _, value in _fields(data):
         if number == 1:
-            node.name = bytes(value).decode()  # type: ignore[arg-type]
+            node.name = _text(value)
         elif number == 2:
-            node.op = bytes(value).decode()  # type: ignore[arg-type]
+            node.op = _text(value)
         elif number == 3:
-            node.inputs.append(bytes(value).decode())  # type: ignore[arg-type]
+            node.inputs.append(_text(value))
         elif number == 5:  # map<string, AttrValue> entry
             key, attr = "", None
-            for entry_number, _, entry_value in _fields(value):  # type: ignore[arg-type]
+            for entry_number, _, entry_value in _fields(_view(value)):
                 if entry_number == 1:
-                    key = bytes(entry_value).decode()  # type: ignore[arg-type]
+                    key = _text(entry_value)
                 elif entry_number == 2:
-                    attr = _attr(entry_value)  # type: ignore[arg-type]
+                    attr = _attr(_view(entry_value))
             node.attrs[key] = attr
     return node
 
@@ -200,7 +222,7 @@ def _node(data: memoryview) -> Node:
 def read_graph(source: str | Path | bytes) -> list[Node]:
     """The nodes of a binary ``GraphDef`` (a frozen ``.pb``), in file order."""
     data = memoryview(Path(source).read_bytes() if isinstance(source, (str, Path)) else source)
-    nodes = [_node(value) for number, _, value in _fields(data) if number == 1]  # type: ignore[arg-type]
+    nodes = [_node(_view(value)) for number, _, value in _fields(data) if number == 1]
     if not nodes or any(not n.name or not n.op for n in nodes):
         raise GraphDefError("not a GraphDef: no named nodes found")
     return nodes

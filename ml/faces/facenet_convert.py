@@ -125,8 +125,9 @@ def convert_graph(nodes: list[Node]) -> dict[str, torch.Tensor]:
     facenet-pytorch's, so a different graph is refused rather than converted into a wrong model.
     """
     for node in nodes:
-        if node.op == "FusedBatchNorm" and not np.isclose(float(node.attrs.get("epsilon", 0)), BN_EPS):  # type: ignore[arg-type]
-            raise ValueError(f"{node.name}: batch norm eps {node.attrs.get('epsilon')} is not {BN_EPS}")
+        eps = node.attrs.get("epsilon")
+        if node.op == "FusedBatchNorm" and not (isinstance(eps, float) and np.isclose(eps, BN_EPS)):
+            raise ValueError(f"{node.name}: batch norm eps {eps} is not {BN_EPS}")
     values = {name.removeprefix(_SCOPE): value for name, value in constants(nodes).items()}
     for name, value in values.items():
         match = re.search(r"(block35|block17|block8|Block8)(?:_\d+)?/mul/x$", name)
@@ -251,6 +252,10 @@ def _ensure(progress: Callable[[str], None] | None) -> tuple[Path, dict[str, tor
         torch.save(state, tmp)
     try:
         load_state(Path(tmp.name))
+        # NamedTemporaryFile makes the file owner-only; weights are shared by the web and worker users.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp.name, 0o644 & ~umask)
         os.replace(tmp.name, path)
     finally:
         Path(tmp.name).unlink(missing_ok=True)
