@@ -1,11 +1,11 @@
 """Face pipeline speed: MTCNN detection images/s and embedding faces/s for every offline embedder.
 
-    .venv/bin/python bench/faces_bench.py [--device cpu] [--repeats 3] [--threads N] [--embedding-only]
+    .venv/bin/python bench/faces_bench.py [--device cpu] [--repeats 3] [--threads N] [--embedding-only] [--batches 1,32]
 
 Detection runs on real group photos resized to 640×480 and 1920×1080, one image per call and a
 batch of 8 equal-sized images per call. Embedding runs on the real chips each embedder is given
 in the app (FaceNet: 160×160 MTCNN box + margin crops; dlib: 150×150 5-point warps) of the first
-photo of 16 people, cycled to the batch size, at batch 1, 16, 32 and 64: ``facenet-casia-webface``
+photo of 16 people, cycled to the batch size, at batch 1, 16, 32 and 64 (``--batches``): ``facenet-casia-webface``
 (the real converted weights), ``dlib-resnet-v1`` through our PyTorch port, and dlib's own
 ``compute_face_descriptor`` on the same chips when ``dlib`` is installed (a dev dependency). The
 embedders are timed interleaved (one run of each in turn, best of ``--repeats``), so their ratios
@@ -93,8 +93,7 @@ def real_chips(count: int) -> dict[str, np.ndarray]:
 EMBEDDERS_TIMED = ("facenet-casia-webface", "dlib-resnet-v1")
 
 
-def bench_embedding(device: torch.device, repeats: int) -> list[tuple[str, int, float]]:
-    batches = (1, 16, 32, 64)
+def bench_embedding(device: torch.device, repeats: int, batches: tuple[int, ...]) -> list[tuple[str, int, float]]:
     chips = real_chips(max(batches))
     embedders = {name: get_embedder(name, device=device) for name in EMBEDDERS_TIMED}
     try:
@@ -140,6 +139,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--embedding-only", action="store_true", help="skip the detection table")
+    parser.add_argument("--batches", default="1,16,32,64", help="embedding batch sizes (default 1,16,32,64)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -154,7 +154,8 @@ def main() -> int:
         print()
     print("| embedding (each embedder's own real chips) | batch | faces/s |")
     print("|---|---:|---:|")
-    for name, batch, rate in bench_embedding(device, args.repeats):
+    batches = tuple(int(b) for b in args.batches.split(","))
+    for name, batch, rate in bench_embedding(device, args.repeats, batches):
         print(f"| {name} | {batch} | {rate:.1f} |")
     return 0
 
