@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rq.job import Job
 
-from faces.models import Calibration, Clustering, FaceScan, Verification
+from faces.models import Calibration, Clustering, FaceScan, Reidentification, Verification
 from nstsite.jobs import current_worker_name, handle_failure
 
 
@@ -50,3 +50,13 @@ def calibration_run(calibration_id: int) -> None:
 
 def calibration_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
     handle_failure(Calibration, job, exc_type, exc)
+
+
+def reidentification_run(run_id: int) -> None:
+    from faces.services.reidentify import reidentification_run_body
+
+    reidentification_run_body(run_id, worker_name=current_worker_name())
+
+
+def reidentification_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+    handle_failure(Reidentification, job, exc_type, exc)

@@ -19,7 +19,17 @@ from django.utils import timezone
 from PIL import Image
 
 from faces import conf, engines
-from faces.models import Assignment, EventAction, Face, FaceScan, PeopleEvent, Person, Upload, UploadPurpose
+from faces.models import (
+    Assignment,
+    EventAction,
+    Face,
+    FaceScan,
+    FaceSettings,
+    PeopleEvent,
+    Person,
+    Upload,
+    UploadPurpose,
+)
 from faces.services.identify import FaceQuery, identify, threshold_for
 from gallery.imaging import encode, read_upload
 from ml.faces.align import crop_thumbnail
@@ -52,14 +62,23 @@ def upload_create(
     return upload
 
 
+class RecognitionOff(Exception):
+    user_message = "Face recognition is turned off for your account (Faces → Settings)."
+
+
 def face_scan_create(*, photo=None, upload: Upload | None = None, owner=None) -> FaceScan:  # type: ignore[no-untyped-def]
     """Enqueue detection + identification of a gallery ``photo`` (or a faces ``upload``).
 
     Idempotent while a scan of the same source is queued or running: that scan is returned.
-    The job is enqueued when the surrounding transaction commits.
+    The job is enqueued when the surrounding transaction commits. Raises :class:`RecognitionOff`
+    for a photo or identification upload of a user who turned face recognition off.
     """
     if (photo is None) == (upload is None):
         raise ValueError("give exactly one of photo or upload")
+    source_owner = photo.owner_id if photo is not None else upload.owner_id  # type: ignore[union-attr]
+    enrollment = upload is not None and upload.purpose == UploadPurpose.ENROLL
+    if not enrollment and not FaceSettings.recognition_on(source_owner):
+        raise RecognitionOff()
     source = {"photo": photo} if photo is not None else {"upload": upload}
     active = FaceScan.objects.filter(status__in=ACTIVE, **source).first()
     if active is not None:
@@ -186,7 +205,7 @@ def identify_source_faces(scan: FaceScan, faces: list[Face]) -> float:
     queries = [
         FaceQuery(f.pk, np.asarray(f.embedding, dtype=np.float32), rejected.get(f.pk, set())) for f in open_faces
     ]
-    matches = identify(queries, embedder=scan.embedder, threshold=threshold, taken=taken)
+    matches = identify(queries, embedder=scan.embedder, threshold=threshold, taken=taken, owner_id=scan.owner_id)
     for face in open_faces:
         match = matches.get(face.pk)
         if match is None:
@@ -218,6 +237,13 @@ def face_scan_run_body(scan_id: int, *, worker_name: str = "") -> None:
     if not FaceScan.claim(scan_id, worker_name=worker_name):
         return  # cancelled, finished or already claimed: running twice is harmless
     scan = FaceScan.objects.select_related("photo", "upload", "upload__person").get(pk=scan_id)
+    enrollment = scan.upload_id is not None and scan.upload.purpose == UploadPurpose.ENROLL  # type: ignore[union-attr]
+    if not enrollment and not FaceSettings.recognition_on(scan.owner_id):
+        # Turned off after this scan was queued: compute nothing.
+        FaceScan.objects.filter(pk=scan_id, status=TaskStatus.RUNNING).update(
+            status=TaskStatus.CANCELLED, notice=RecognitionOff.user_message, finished_at=timezone.now()
+        )
+        return
     with jobs.heartbeat(FaceScan, scan_id):
         image = _open_source(scan)
         detections = detect_and_embed(image, scan.embedder)
@@ -229,6 +255,11 @@ def face_scan_run_body(scan_id: int, *, worker_name: str = "") -> None:
                 notice = enroll_source_faces(scan, faces)
             else:
                 threshold = identify_source_faces(scan, faces)
+                if scan.photo_id:
+                    # Group this photo's unknown faces with the owner's (suggestions, no button).
+                    from faces.services.clusters import unknown_faces_group
+
+                    unknown_faces_group(owner_id=scan.owner_id, face_ids=[f.pk for f in faces], embedder=scan.embedder)
                 if scan.upload_id and not conf.keep_upload_embeddings():
                     # A one-off identification: keep the answer, not the biometric vectors.
                     Face.objects.filter(upload_id=scan.upload_id).update(embedding=None)
@@ -255,4 +286,8 @@ def face_enroll(*, face: Face, person: Person, actor) -> Face:  # type: ignore[n
     PeopleEvent.objects.create(
         action=EventAction.ENROLL, actor=actor, person=person, person_name=person.name, details={"face": face.pk}
     )
+    # A new directory reference: every owner's unconfirmed faces may now be this person.
+    from faces.services.reidentify import reidentification_create
+
+    reidentification_create(owner_id=None, embedder=face.embedder, reason="enrollment")
     return face
