@@ -70,7 +70,7 @@ class PersonAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .filter(owner__isnull=True)
-            .annotate(face_count=Count("faces", filter=DIRECTORY_FACES))
+            .annotate(face_count=Count("faces", filter=Q(faces__upload__purpose="enroll") | Q(faces__shared=True)))
         )
 
     @admin.display(ordering="face_count")

@@ -107,14 +107,14 @@ class Person(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def in_directory(self) -> bool:
-        return self.owner_id is None
-
     def get_absolute_url(self) -> str:
         if self.in_directory:
             return reverse("faces:directory_person", args=[self.pk])
         return reverse("faces:person", args=[self.pk])
+
+    @property
+    def in_directory(self) -> bool:
+        return self.owner_id is None
 
 
 class UploadPurpose(models.TextChoices):

@@ -67,7 +67,9 @@ def people(request: HttpRequest) -> HttpResponse:
     show_hidden = request.GET.get("hidden") == "1"
     queryset = (
         directory_people()
-        .annotate(face_count=Count("faces", filter=DIRECTORY_FACES, distinct=True))
+        .annotate(
+            face_count=Count("faces", filter=Q(faces__upload__purpose="enroll") | Q(faces__shared=True), distinct=True)
+        )
         .order_by("name", "id")
     )
     if query:
@@ -112,7 +114,7 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     return render(
         request,
-        "faces/person.html",
+        "faces/directory_person.html",
         {
             "person": item,
             "edit": edit,

@@ -81,7 +81,7 @@ def nearest_sql(embedder: str, *, owner: bool = True) -> str:
         f"SELECT f.id, f.person_id, {distance} AS distance FROM faces_face f "  # noqa: S608
         f"WHERE {owner_predicate(embedder, 'f')} AND f.owner_id = %s ORDER BY distance LIMIT %s"
     )
-    return f"SELECT id, person_id, distance FROM (({directory}) UNION ALL ({own})) AS n ORDER BY distance LIMIT %s"
+    return f"SELECT id, person_id, distance FROM (({directory}) UNION ALL ({own})) AS n ORDER BY distance LIMIT %s"  # noqa: S608
 
 
 def nearest(
