@@ -433,7 +433,7 @@ class EventAction(models.TextChoices):
     RENAME = "rename", "Renamed"
     MERGE = "merge", "Merged"
     UNMERGE = "unmerge", "Undid a merge"
-    REASSIGN = "reassign", "Reassigned a face"
+    REASSIGN = "reassign", "Named a face"
     CONFIRM = "confirm", "Confirmed a face"
     REJECT = "reject", "Not this person"
     HIDE = "hide", "Hidden"
