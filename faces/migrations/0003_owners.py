@@ -257,7 +257,7 @@ class Migration(migrations.Migration):
                     ("rename", "Renamed"),
                     ("merge", "Merged"),
                     ("unmerge", "Undid a merge"),
-                    ("reassign", "Reassigned a face"),
+                    ("reassign", "Named a face"),
                     ("confirm", "Confirmed a face"),
                     ("reject", "Not this person"),
                     ("hide", "Hidden"),
