@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -25,7 +28,7 @@ class PersonSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "face_count", "created", "updated"]
 
 
-def _absolute(context: dict, url: str) -> str:  # type: ignore[type-arg]
+def _absolute(context: Mapping[str, Any], url: str) -> str:
     request = context.get("request")
     return request.build_absolute_uri(url) if request else url
 

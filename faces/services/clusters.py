@@ -219,7 +219,7 @@ def unknown_faces_group(*, owner_id: int, face_ids: list[int], embedder: str) ->
                 f"SELECT id, suggestion_id, {cast(dim)} <=> %s::vector({dim}) AS d FROM faces_face "  # noqa: S608
                 "WHERE owner_id = %s AND embedder = %s AND person_id IS NULL AND embedding IS NOT NULL "
                 "AND photo_id IS NOT NULL AND photo_id <> %s ORDER BY d LIMIT 50",
-                [vector_literal(face.embedding), owner_id, embedder, face.photo_id or 0],
+                [vector_literal(face.embedding), owner_id, embedder, face.photo_id or 0],  # type: ignore[arg-type]
             )
             near = [(i, s, float(d)) for i, s, d in cursor.fetchall() if d <= eps]
         grouped = [s for _, s, _ in near if s is not None]

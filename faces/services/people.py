@@ -484,7 +484,7 @@ def directory_match(*, person: Person, directory_person: Person) -> float | None
             cursor.execute(
                 f"SELECT min({cast(dim)} <=> %s::vector({dim})) FROM faces_face "  # noqa: S608 - int dim only
                 "WHERE person_id = %s AND assignment = 'enrolled' AND embedder = %s",
-                [vector_literal(embedding), directory_person.pk, embedder],
+                [vector_literal(embedding), directory_person.pk, embedder],  # type: ignore[arg-type]
             )
             value = cursor.fetchone()[0]
             if value is not None and (best is None or value < best):

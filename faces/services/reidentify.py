@@ -113,6 +113,7 @@ def _reidentify_photo(
     with transaction.atomic():
         for face in open_faces:
             match = matches.get(face.pk)
+            new: tuple[int | None, str, float | None]
             if match is None:
                 new = (None, Assignment.NONE.value, None)
             else:

@@ -87,7 +87,7 @@ def test_calibration_is_a_proposal_applied_on_confirmation_and_an_override_wins(
     embedder = Face.objects.filter(assignment="enrolled").first().embedder
     assert threshold_for(embedder).source == "default"
     # 15 faces give about 90 impostor pairs: far too few to estimate a FAR of 1e-3. Refused, with why.
-    with pytest.raises(ValidationError, match="Too few reference pairs.*at least 1000 needed"):
+    with pytest.raises(ValidationError, match=r"Too few reference pairs.*at least 1000 needed"):
         calibration_create(actor=staff_user, target_far=1e-3)
     assert not Calibration.objects.exists()
     calibration_create(actor=staff_user, target_far=0.05)

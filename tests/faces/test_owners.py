@@ -107,7 +107,7 @@ def test_a_named_face_names_my_earlier_and_later_photos_of_that_person(
     group = scan_photo(user, group_dir / "face_recognition__kit_with_rose.jpg")
     earlier = scan_photo(user, kit[0])  # scanned before anyone is named: unknown
     assert _main_face(earlier).person is None
-    rose, kit_face = Face.objects.filter(photo=group).order_by("x1")
+    _rose, kit_face = Face.objects.filter(photo=group).order_by("x1")
     response = user_api.post(f"/api/v1/faces/{kit_face.pk}/assign/", {"name": "Kit"}, format="json")
     assert response.status_code == 200, response.content
     person = Person.objects.get(name="Kit")
@@ -178,7 +178,9 @@ def test_staff_pages_and_the_admin_never_show_crops_of_users_faces(
             assert client.get(f"/admin/faces/face/{face.pk}/change/").status_code == 302  # not in the admin
     api_client.force_authenticate(staff_user)
     listed = api_client.get(f"/api/v1/directory/{obama.pk}/faces/").json()["results"]
-    assert {f["id"] for f in listed} == set(Face.objects.filter(person=obama, assignment="enrolled").values_list("pk", flat=True))
+    assert {f["id"] for f in listed} == set(
+        Face.objects.filter(person=obama, assignment="enrolled").values_list("pk", flat=True)
+    )
     assert api_client.get(f"/api/v1/faces/{face.pk}/crop/").status_code == 404
     # With the owner's consent the face is offered, and then staff may see and enroll it.
     face_share(face=face, shared=True, actor=user)
