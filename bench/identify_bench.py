@@ -359,6 +359,9 @@ def main() -> None:
     args = parser.parse_args()
     setup_django()
     if args.owners:
+        global EMBEDDER
+        # The table's rows carry an embedder whose size matches --dim (the SQL casts to that size).
+        EMBEDDER = {128: "dlib-resnet-v1", 512: "facenet-casia-webface"}[args.dim]
         owners_main(args)
         return
     from django.db import connection

@@ -119,3 +119,15 @@ def test_linking_to_the_directory_needs_a_match_and_sharing_needs_consent(
     face_share(face=face, shared=False, actor=user)  # consent withdrawn: out of the directory
     face.refresh_from_db()
     assert face.assignment == Assignment.NONE and not face.shared
+
+
+def test_background_renaming_never_overwrites_a_confirmation(user, kit_photos, run_worker):
+    from faces.services import face_name
+
+    wrong = face_name(face=_face(kit_photos[1]), name="Jon Snow", actor=user)  # the owner's word, even if odd
+    face_name(face=_face(kit_photos[0]), name="Kit", actor=user)
+    run_worker("faces")  # re-identification of the owner's unconfirmed faces
+    wrong.refresh_from_db()
+    assert wrong.person.name == "Jon Snow" and wrong.assignment == Assignment.CONFIRMED
+    assert _face(kit_photos[2]).person.name in ("Kit", "Jon Snow")  # the open face was named again
+    assert _face(kit_photos[2]).assignment == Assignment.AUTO

@@ -96,6 +96,9 @@ def test_naming_with_a_person_the_caller_cannot_see_is_404_without_the_name(
     assert face.person is None
     listed = api_client.get("/api/v1/people/").json()["results"]
     assert [p["name"] for p in listed] == []
+    known = person_create(name="Public Figure", actor=staff_user)
+    listed = api_client.get("/api/v1/people/").json()["results"]
+    assert listed == [{"id": known.pk, "name": "Public Figure", "directory": True}]  # by name only
     assert api_client.get(f"/api/v1/people/{secret.pk}/").status_code == 404
     assert api_client.get(f"/api/v1/people/{secret.pk}/photos/").status_code == 404
 
