@@ -182,7 +182,7 @@ class VerifyView(APIView):
             if "person" in v:
                 if not user.is_staff:
                     raise NotFound("No such person.")
-                sides["person"] = get_object_or_404(active_people(), pk=v["person"])
+                sides["person"] = get_object_or_404(directory_people(), pk=v["person"])
             verification = services.verification_create(owner=user, **sides)  # type: ignore[arg-type]
         body = VerificationSerializer(verification, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})

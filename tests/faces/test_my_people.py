@@ -131,3 +131,15 @@ def test_background_renaming_never_overwrites_a_confirmation(user, kit_photos, r
     assert wrong.person.name == "Jon Snow" and wrong.assignment == Assignment.CONFIRMED
     assert _face(kit_photos[2]).person.name in ("Kit", "Jon Snow")  # the open face was named again
     assert _face(kit_photos[2]).assignment == Assignment.AUTO
+
+
+def test_deleting_my_account_takes_my_people_with_my_faces(user, staff_user, kit_photos):
+    from faces.services import face_name, person_create
+
+    kit = face_name(face=_face(kit_photos[0]), name="Kit", actor=user).person
+    directory = person_create(name="Someone Known", actor=staff_user)
+    face_name(face=_face(kit_photos[1]), name="Someone Known", actor=user)  # a directory name, mine to use
+    user.delete()  # Face.person is RESTRICT: allowed because my faces go in the same delete
+    assert not Person.objects.filter(pk=kit.pk).exists()
+    assert Person.objects.filter(pk=directory.pk).exists()
+    assert not Face.objects.exists()
