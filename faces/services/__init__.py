@@ -2,6 +2,13 @@
 
 from faces.services.calibration import calibration_apply, calibration_create, threshold_override_set
 from faces.services.clusters import clustering_create, suggestion_dismiss, suggestion_merge, suggestion_name
+from faces.services.consent import (
+    face_share,
+    person_link,
+    recognition_enabled,
+    recognition_set,
+    shared_face_enroll,
+)
 from faces.services.identify import threshold_for
 from faces.services.people import (
     enroll_choose,
@@ -10,20 +17,15 @@ from faces.services.people import (
     face_confirm,
     face_name,
     face_reject,
-    face_share,
     people_delete,
     people_in_photos,
     people_of,
     person_create,
     person_delete,
     person_enroll,
-    person_link,
     person_merge,
     person_update,
     photos_with_people,
-    recognition_enabled,
-    recognition_set,
-    shared_face_enroll,
 )
 from faces.services.reidentify import reidentification_create
 from faces.services.scans import RecognitionOff, face_scan_create, latest_scan, photo_faces_delete, upload_create

@@ -34,7 +34,6 @@ from faces.models import (
     EventAction,
     Face,
     FaceScan,
-    FaceSettings,
     PeopleEvent,
     Person,
     Suggestion,
@@ -42,13 +41,13 @@ from faces.models import (
     Upload,
     UploadPurpose,
 )
-from faces.services.identify import FaceQuery, identify, threshold_for, vector_literal
+from faces.services.identify import FaceQuery, identify, threshold_for
 from faces.services.reidentify import reidentification_create
 from faces.services.scans import face_enroll, face_scan_create, upload_create
 from gallery.imaging import UploadError
 
 
-def _event(
+def log_event(
     action: str,
     actor,
     person: Person | None,
@@ -81,7 +80,7 @@ def directory_people() -> QuerySet[Person]:
     return active_people().filter(owner__isnull=True)
 
 
-def _reidentify_for(person: Person, embedder: str | None = None, reason: str = "") -> None:
+def reidentify_for_person(person: Person, embedder: str | None = None, reason: str = "") -> None:
     """``person`` gained references: queue a pass over the faces that may now be theirs."""
     reidentification_create(owner_id=person.owner_id, embedder=embedder or conf.embedder_name(), reason=reason)
 
@@ -98,7 +97,7 @@ def person_create(*, name: str, actor, notes: str = "", owner=None) -> Person:  
     if owner is None and not getattr(actor, "is_staff", False) and actor is not None:
         raise PermissionDenied("Only staff add people to the directory.")
     person = Person.objects.create(name=name[:200], notes=notes, created_by=actor, owner=owner)
-    _event(EventAction.CREATE, actor, person)
+    log_event(EventAction.CREATE, actor, person)
     return person
 
 
@@ -138,16 +137,16 @@ def person_update(
         old = person.name
         person.name = name.strip()[:200]
         person.save(update_fields=["name", "updated"])
-        _event(EventAction.RENAME, actor, person, old=old, new=person.name)
+        log_event(EventAction.RENAME, actor, person, old=old, new=person.name)
     if hidden is False and person.hidden:
-        _reidentify_for(person, reason="shown again")
+        reidentify_for_person(person, reason="shown again")
     if notes is not None and notes != person.notes:
         person.notes = notes
         person.save(update_fields=["notes", "updated"])
     if hidden is not None and hidden != person.hidden:
         person.hidden = hidden
         person.save(update_fields=["hidden", "updated"])
-        _event(EventAction.HIDE if hidden else EventAction.UNHIDE, actor, person)
+        log_event(EventAction.HIDE if hidden else EventAction.UNHIDE, actor, person)
     return person
 
 
@@ -192,8 +191,10 @@ def person_merge(*, source: Person, target: Person, actor) -> PeopleEvent:  # ty
         status=SuggestionStatus.OPEN, kind="merge", person_a__in=[source, target], person_b__in=[source, target]
     ).update(status=SuggestionStatus.ACCEPTED, decided=timezone.now())
     Person.objects.filter(directory_person=source).update(directory_person=target)
-    _reidentify_for(target, reason="merge")
-    return _event(EventAction.MERGE, actor, target, source, faces=face_ids, uploads=upload_ids, rejections_added=added)
+    reidentify_for_person(target, reason="merge")
+    return log_event(
+        EventAction.MERGE, actor, target, source, faces=face_ids, uploads=upload_ids, rejections_added=added
+    )
 
 
 @transaction.atomic
@@ -215,7 +216,9 @@ def event_undo(*, event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-
         if person.name == event.details.get("new"):
             person.name = event.details.get("old", person.name)
             person.save(update_fields=["name", "updated"])
-        undo = _event(EventAction.RENAME, actor, person, old=event.details.get("new"), new=person.name, undoes=event.pk)
+        undo = log_event(
+            EventAction.RENAME, actor, person, old=event.details.get("new"), new=person.name, undoes=event.pk
+        )
     elif event.action == EventAction.MERGE:
         target, source = event.person, event.other
         if source is None:
@@ -228,7 +231,7 @@ def event_undo(*, event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-
         Face.rejected.through.objects.filter(face_id__in=details.get("rejections_added", []), person=target).delete()
         source.merged_into = None
         source.save(update_fields=["merged_into", "updated"])
-        undo = _event(EventAction.UNMERGE, actor, target, source, undoes=event.pk)
+        undo = log_event(EventAction.UNMERGE, actor, target, source, undoes=event.pk)
     else:
         raise ValidationError("Only merges, renames, namings and rejections can be undone.")
     event.undone = timezone.now()
@@ -278,10 +281,6 @@ def people_delete(*, people: Iterable[Person], actor) -> int:  # type: ignore[no
     return count
 
 
-def people_with_counts():  # type: ignore[no-untyped-def]
-    return active_people().annotate(face_count=Count("faces", distinct=True))
-
-
 # --- photo owners: name, confirm, correct, "not this person" --------------------------------
 
 
@@ -307,7 +306,7 @@ def face_confirm(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
     face.assignment = Assignment.CONFIRMED
     face.assigned_by = actor
     face.save(update_fields=["assignment", "assigned_by", "updated"])
-    _event(EventAction.CONFIRM, actor, face.person, owner_id=face.owner_id, face=face.pk, before=before)
+    log_event(EventAction.CONFIRM, actor, face.person, owner_id=face.owner_id, face=face.pk, before=before)
     reidentification_create(owner_id=face.owner_id, embedder=face.embedder, reason="confirmation")
     return face
 
@@ -335,7 +334,7 @@ def face_assign(*, face: Face, person: Person, actor) -> Face:  # type: ignore[n
     face.rejected.remove(person)
     if person.cover_id is None and face.crop and person.owner_id == face.owner_id:
         Person.objects.filter(pk=person.pk).update(cover=face)
-    _event(EventAction.REASSIGN, actor, person, previous, owner_id=face.owner_id, face=face.pk, before=before)
+    log_event(EventAction.REASSIGN, actor, person, previous, owner_id=face.owner_id, face=face.pk, before=before)
     reidentification_create(owner_id=face.owner_id, embedder=face.embedder, reason="naming")
     return face
 
@@ -365,7 +364,7 @@ def face_reject(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
     face.rejected.add(person)
     face.person, face.assignment, face.distance, face.assigned_by = None, Assignment.NONE, None, actor
     face.save(update_fields=["person", "assignment", "distance", "assigned_by", "updated"])
-    _event(EventAction.REJECT, actor, person, owner_id=face.owner_id, face=face.pk, before=before)
+    log_event(EventAction.REJECT, actor, person, owner_id=face.owner_id, face=face.pk, before=before)
     reidentify(face)
     return face
 
@@ -394,7 +393,7 @@ def _face_event_undo(event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[
     face.distance = before.get("distance") if person_id is not None else None  # type: ignore[assignment]
     face.assigned_by = actor
     face.save(update_fields=["person", "assignment", "distance", "assigned_by", "updated"])
-    return _event(EventAction.UNDO, actor, face.person, owner_id=event.owner_id, face=face.pk, undoes=event.pk)
+    return log_event(EventAction.UNDO, actor, face.person, owner_id=event.owner_id, face=face.pk, undoes=event.pk)
 
 
 def reidentify(face: Face) -> None:
@@ -461,115 +460,3 @@ def photos_with_people(*, user, photos, person_ids: Iterable[int]):  # type: ign
             .values("photo_id")
         )
     return photos
-
-
-# --- the directory and users' consent --------------------------------------------------------
-
-
-def directory_match(*, person: Person, directory_person: Person) -> float | None:
-    """The smallest distance between ``person``'s confirmed faces and ``directory_person``'s
-    enrolled faces (exact, per face through the person filter), or None without faces to compare."""
-    from django.db import connection
-
-    from faces.vector_index import cast
-
-    best: float | None = None
-    embedder = conf.embedder_name()
-    dim = conf.embedder_dim(embedder)
-    rows = Face.objects.filter(
-        person=person, owner_id=person.owner_id, embedder=embedder, embedding__isnull=False
-    ).values_list("embedding", flat=True)
-    with connection.cursor() as cursor:
-        for embedding in rows[:50]:
-            cursor.execute(
-                f"SELECT min({cast(dim)} <=> %s::vector({dim})) FROM faces_face "  # noqa: S608 - int dim only
-                "WHERE person_id = %s AND assignment = 'enrolled' AND embedder = %s",
-                [vector_literal(embedding), directory_person.pk, embedder],  # type: ignore[arg-type]
-            )
-            value = cursor.fetchone()[0]
-            if value is not None and (best is None or value < best):
-                best = float(value)
-    return best
-
-
-@transaction.atomic
-def person_link(*, person: Person, directory_person: Person | None, actor) -> Person:  # type: ignore[no-untyped-def]
-    """Link one of a user's people to the directory entry they are (or unlink with None).
-
-    Allowed only when a face the user named as ``person`` matches ``directory_person`` by the
-    threshold in force: a user cannot attach their name to just anyone in the directory.
-    """
-    if person.owner_id is None:
-        raise ValidationError("Directory people are not linked to anyone.")
-    if directory_person is not None:
-        if not directory_person.in_directory or directory_person.hidden or directory_person.merged_into_id:
-            raise ValidationError("No such person in the directory.")
-        distance = directory_match(person=person, directory_person=directory_person)
-        threshold = threshold_for(conf.embedder_name()).value
-        if distance is None or distance > threshold:
-            raise ValidationError(
-                f"{person.name}'s faces do not match {directory_person.name} in the directory, so they cannot be linked."
-            )
-    person.directory_person = directory_person
-    person.save(update_fields=["directory_person", "updated"])
-    _event(EventAction.LINK, actor, person, directory_person)
-    if directory_person is not None:
-        _reidentify_for(person, reason="link")
-    return person
-
-
-@transaction.atomic
-def face_share(*, face: Face, shared: bool, actor) -> Face:  # type: ignore[no-untyped-def]
-    """The owner offers (or withdraws) a named face to the directory: consent, off by default.
-
-    Withdrawing also takes it out of the directory if staff had enrolled it."""
-    if face.owner_id != getattr(actor, "pk", None):
-        raise PermissionDenied("Only the photo's owner can share a face.")
-    if shared and face.person is None:
-        raise ValidationError("Name this face before offering it to the directory.")
-    face.shared = shared
-    fields = ["shared", "updated"]
-    if not shared and face.assignment == Assignment.ENROLLED and face.photo_id:
-        face.person, face.assignment, face.distance = None, Assignment.NONE, None
-        fields += ["person", "assignment", "distance"]
-    face.save(update_fields=fields)
-    return face
-
-
-@transaction.atomic
-def shared_face_enroll(*, face: Face, person: Person, actor) -> Face:  # type: ignore[no-untyped-def]
-    """Staff enroll a face a user shared into directory ``person`` (never without the consent flag)."""
-    face = Face.objects.select_for_update().get(pk=face.pk)
-    if not face.shared:
-        raise PermissionDenied("This face was not shared by its owner.")
-    if not person.in_directory:
-        raise ValidationError("Faces are enrolled into directory people only.")
-    face_enroll(face=face, person=person, actor=actor)
-    return face
-
-
-@transaction.atomic
-def recognition_set(*, user, enabled: bool) -> int:  # type: ignore[no-untyped-def]
-    """Turn face recognition on or off for ``user``. Off erases every embedding of their faces
-    (names they gave stay as words; nothing is computed again) and stops their queued scans.
-    Returns how many embeddings were erased."""
-    FaceSettings.objects.update_or_create(user=user, defaults={"recognition": enabled})
-    if enabled:
-        return 0
-    erased = Face.objects.filter(owner=user, embedding__isnull=False).update(embedding=None, updated=timezone.now())
-    # Shared faces staff enrolled into the directory leave it: the consent is withdrawn too.
-    Face.objects.filter(owner=user, assignment=Assignment.ENROLLED, photo__isnull=False).update(
-        person=None, assignment=Assignment.NONE, distance=None, shared=False
-    )
-    Face.objects.filter(owner=user).update(shared=False)
-    Suggestion.objects.filter(owner=user, status=SuggestionStatus.OPEN).delete()
-    from nstsite.models import ACTIVE, TaskStatus
-
-    FaceScan.objects.filter(owner=user, status__in=ACTIVE).update(
-        status=TaskStatus.CANCELLED, finished_at=timezone.now()
-    )
-    return erased
-
-
-def recognition_enabled(*, user) -> bool:  # type: ignore[no-untyped-def]
-    return FaceSettings.recognition_on(user.pk)
