@@ -20,6 +20,7 @@ urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/<int:pk>/", views.person, name="person"),
     path("people/<int:pk>/delete/", views.person_delete, name="person_delete"),
+    path("people/<int:pk>/link/", views.person_link, name="person_link"),
     path("groups/<int:pk>/<str:decision>/", views.group_decide, name="group_decide"),
     path("changes/<int:pk>/undo/", views.event_undo, name="my_event_undo"),
     path("settings/", views.face_settings, name="settings"),

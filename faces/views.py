@@ -286,6 +286,23 @@ def person(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def person_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """Link one of your people to the directory person they are (checked against the threshold)."""
+    item = _my_person(request, pk)
+    raw = request.POST.get("directory_person", "")
+    target = None
+    if raw:
+        target = get_object_or_404(Person.objects.directory().filter(hidden=False, merged_into__isnull=True), pk=raw)  # type: ignore[attr-defined]
+    try:
+        services.person_link(person=item, directory_person=target, actor=request.user)
+        messages.success(request, f"Linked to {target}." if target else "Unlinked.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("faces:person", item.pk)
+
+
+@login_required
+@require_POST
 def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
     item = _my_person(request, pk)
     counts = services.person_delete(person=item, actor=request.user)

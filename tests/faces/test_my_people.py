@@ -95,7 +95,7 @@ def test_hide_and_delete_my_person_and_the_people_page(user, kit_photos, client)
 
 
 def test_linking_to_the_directory_needs_a_match_and_sharing_needs_consent(
-    staff_user, user, faces_dir, enroll, kit_photos, api_client
+    staff_user, user, faces_dir, enroll, kit_photos, client
 ):
     from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -107,12 +107,19 @@ def test_linking_to_the_directory_needs_a_match_and_sharing_needs_consent(
     mine = face_name(face=face, name="Kit", actor=user).person
     with pytest.raises(ValidationError, match="do not match"):
         person_link(person=mine, directory_person=obama, actor=staff_user)
-    person_link(person=mine, directory_person=kit_dir, actor=user)
+    client.force_login(user)
+    assert client.post(f"/faces/people/{mine.pk}/link/", {"directory_person": kit_dir.pk}).status_code == 302
     mine.refresh_from_db()
     assert mine.directory_person == kit_dir
+    person_link(person=mine, directory_person=None, actor=user)
+    person_link(person=mine, directory_person=kit_dir, actor=user)
     with pytest.raises(PermissionDenied):
         shared_face_enroll(face=face, person=kit_dir, actor=staff_user)  # not shared: refused
-    face_share(face=face, shared=True, actor=user)
+    page = client.get(f"/faces/photos/{kit_photos[0].pk}/").content.decode()
+    assert "Offer to the directory" in page
+    client.post(f"/faces/faces/{face.pk}/share/", {"shared": "1"})
+    face.refresh_from_db()
+    assert face.shared
     shared_face_enroll(face=face, person=kit_dir, actor=staff_user)
     face.refresh_from_db()
     assert face.assignment == Assignment.ENROLLED and face.person == kit_dir
