@@ -1,5 +1,10 @@
-"""Admin for the people database. Deleting people always goes through the erasure service, so the
-bulk "delete selected" action also removes faces, embeddings, crops and enrollment photos."""
+"""Admin for the directory. Deleting people always goes through the deletion service, so the bulk
+"delete selected" action also removes enrollment photos with their faces, embeddings and crops,
+and unlinks (never deletes) faces on users' photos.
+
+Privacy: the admin shows the directory only — its people, the faces of its enrollment photos and
+faces users chose to share. Users' own people, their other faces and their crops never appear.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -28,6 +33,9 @@ class PersonAdminForm(forms.ModelForm):
         fields = ["name", "notes", "hidden"]
 
 
+DIRECTORY_FACES = Q(upload__purpose="enroll") | Q(shared=True)
+
+
 class FaceInline(admin.TabularInline):
     model = Face
     fk_name = "person"
@@ -40,6 +48,9 @@ class FaceInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Face]:
+        return super().get_queryset(request).filter(DIRECTORY_FACES)
 
     @admin.display(description="face")
     def thumb(self, face: Face) -> str:
@@ -55,7 +66,12 @@ class PersonAdmin(admin.ModelAdmin):
     inlines = [FaceInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Person]:
-        return super().get_queryset(request).annotate(face_count=Count("faces"))
+        return (
+            super()
+            .get_queryset(request)
+            .filter(owner__isnull=True)
+            .annotate(face_count=Count("faces", filter=Q(faces__upload__purpose="enroll") | Q(faces__shared=True)))
+        )
 
     @admin.display(ordering="face_count")
     def face_count(self, person: Person) -> int:
@@ -91,6 +107,8 @@ class PersonAdmin(admin.ModelAdmin):
 
 @admin.register(Face)
 class FaceAdmin(admin.ModelAdmin):
+    """Directory faces only (enrollment photos and shared faces)."""
+
     list_display = ["id", "person", "assignment", "distance", "embedder", "owner", "photo", "upload", "created"]
     list_filter = ["assignment", "embedder"]
     search_fields = ["person__name", "owner__username"]
@@ -112,12 +130,18 @@ class FaceAdmin(admin.ModelAdmin):
     ]
     raw_id_fields = ["person", "rejected", "suggestion", "assigned_by"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Face]:
+        return super().get_queryset(request).filter(DIRECTORY_FACES)
+
 
 @admin.register(PeopleEvent)
 class PeopleEventAdmin(admin.ModelAdmin):
     list_display = ["created", "action", "person_name", "other_name", "actor", "undone"]
     list_filter = ["action"]
     readonly_fields = [f.name for f in PeopleEvent._meta.fields]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PeopleEvent]:
+        return super().get_queryset(request).filter(owner__isnull=True)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -133,7 +157,16 @@ class FaceScanAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Verification, list_display=["id", "owner", "status", "same", "distance", "threshold", "created"])
-admin.site.register(Suggestion, list_display=["id", "kind", "status", "size", "person_a", "person_b", "distance"])
+
+
+@admin.register(Suggestion)
+class SuggestionAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "size", "person_a", "person_b", "distance"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Suggestion]:
+        return super().get_queryset(request).filter(owner__isnull=True)
+
+
 admin.site.register(
     Clustering, list_display=["id", "status", "eps", "min_faces", "clusters_found", "merges_found", "created"]
 )

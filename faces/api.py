@@ -1,15 +1,18 @@
 """REST API of the faces app (``/api/v1/``).
 
 Identification and verification run models, so they are jobs: ``POST`` answers 202 with the
-job's row and a ``status_url`` to poll. Users only ever see their own photos' faces; people
-management is staff-only; embeddings never leave the server.
+job's row and a ``status_url`` to poll. Users only ever see their own photos' faces and their own
+people (plus the directory's names); their answers shape only their own results. The directory
+(``/directory/``) is staff-only, and staff never get crops of faces on users' photos unless the
+owner shared them. Embeddings never leave the server.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -35,19 +38,25 @@ from faces.models import (
 )
 from faces.serializers import (
     AssignSerializer,
+    DirectoryFaceSerializer,
     EventSerializer,
     FaceSerializer,
+    FaceSettingsSerializer,
     IdentifyRequestSerializer,
+    LinkSerializer,
     MergeSerializer,
+    MyPersonSerializer,
     NameSerializer,
     PersonSerializer,
+    PhotoRefSerializer,
     ScanSerializer,
+    ShareSerializer,
     SuggestionSerializer,
     UploadSerializer,
     VerificationSerializer,
     VerifyRequestSerializer,
 )
-from faces.services.people import active_people
+from faces.services.people import active_people, directory_people
 from faces.services.uploads import scan_delete, upload_delete, uploads_guard, user_uploads, verification_delete
 from gallery.imaging import UploadError
 from gallery.models import Photo
@@ -109,8 +118,13 @@ class IdentifyView(APIView):
                 photo = Photo.objects.filter(pk=data.validated_data["photo"], owner=api_user(request)).first()
                 if photo is None:
                     raise NotFound("No such photo.")
-                scan = services.face_scan_create(photo=photo)
+                try:
+                    scan = services.face_scan_create(photo=photo)
+                except services.RecognitionOff as exc:
+                    raise ValidationError({"non_field_errors": [exc.user_message]}) from exc
             else:
+                if not services.recognition_enabled(user=api_user(request)):
+                    raise ValidationError({"non_field_errors": [services.RecognitionOff.user_message]})
                 try:
                     upload = services.upload_create(
                         owner=request.user, file=data.validated_data["image"], purpose=UploadPurpose.IDENTIFY
@@ -189,7 +203,7 @@ class VerifyView(APIView):
             if "person" in v:
                 if not user.is_staff:
                     raise NotFound("No such person.")
-                sides["person"] = get_object_or_404(active_people(), pk=v["person"])
+                sides["person"] = get_object_or_404(directory_people(), pk=v["person"])
             verification = services.verification_create(owner=user, **sides)  # type: ignore[arg-type]
         body = VerificationSerializer(verification, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
@@ -225,8 +239,17 @@ class UploadViewSet(
         upload_delete(upload=instance)
 
 
+def _visible_person(request: Request, pk: int) -> Person:
+    """A person the caller may name a face as; 404 with no name otherwise (no enumeration)."""
+    person = active_people().visible_to(api_user(request)).filter(pk=pk).first()  # type: ignore[attr-defined]
+    if person is None:
+        raise NotFound("No such person.")
+    return person
+
+
 class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Faces on the calling user's photos; confirm, correct or reject their names."""
+    """Faces on the calling user's photos; name, confirm, correct or reject them (your answers
+    shape your results only), share one with the directory, fetch its crop."""
 
     queryset = Face.objects.none()  # for the schema; requests use get_queryset()
     serializer_class = FaceSerializer
@@ -236,6 +259,9 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         photo = self.request.query_params.get("photo")
         if photo and photo.isdigit():
             queryset = queryset.filter(photo_id=int(photo))
+        person = self.request.query_params.get("person")
+        if person and person.isdigit():
+            queryset = queryset.filter(person_id=int(person))
         return queryset
 
     def _respond(self, face: Face) -> Response:
@@ -262,31 +288,171 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise _django_errors(exc) from exc
         return self._respond(face)
 
-    @extend_schema(request=AssignSerializer, responses=FaceSerializer)
+    @extend_schema(
+        request=AssignSerializer,
+        responses={200: FaceSerializer, 404: OpenApiResponse(description="No such person (that you can see)")},
+        description="Name this face: one of your people or a directory person by id, or by name (a new name "
+        "creates one of your people). Only your own results change.",
+    )
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str) -> Response:
         face = self.get_object()
         data = AssignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        person = active_people().filter(pk=data.validated_data["person"]).first()
-        if person is None or (person.hidden and not request.user.is_staff):
-            raise NotFound("No such person.")
         try:
-            services.face_assign(face=face, person=person, actor=request.user)
+            if "person" in data.validated_data:
+                person = _visible_person(request, data.validated_data["person"])
+                services.face_assign(face=face, person=person, actor=request.user)
+            else:
+                services.face_name(face=face, name=data.validated_data["name"], actor=request.user)
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc
         return self._respond(face)
 
+    @extend_schema(request=ShareSerializer, responses=FaceSerializer,
+                   description="Offer this named face to the directory (consent; off by default), or withdraw it.")  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def share(self, request: Request, pk: str) -> Response:
+        face = self.get_object()
+        data = ShareSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.face_share(face=face, shared=data.validated_data["shared"], actor=request.user)
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from exc
+        return self._respond(face)
+
+    @extend_schema(responses={(200, "image/jpeg"): OpenApiResponse(description="The face crop (JPEG)")})
+    @action(detail=True, methods=["get"])
+    def crop(self, request: Request, pk: str) -> FileResponse:
+        from faces.views import _serve
+
+        return _serve(self.get_object().crop)
+
+
+class MyPeopleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your people (rename, hide, merge with undo, link to the directory, delete) and, by name only,
+    the directory people you can name faces as. Deleting one of your people leaves the faces,
+    unknown."""
+
+    queryset = Person.objects.none()  # for the schema; requests use get_queryset()
+    serializer_class = MyPersonSerializer
+
+    def get_queryset(self) -> QuerySet[Person]:
+        user = api_user(self.request)
+        own = services.people_of(user)
+        if self.action in ("retrieve", "photos", "faces"):
+            return active_people().visible_to(user).select_related("cover", "directory_person")  # type: ignore[attr-defined]
+        return own
+
+    def list(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        user = api_user(request)
+        own = services.people_of(user)
+        if request.query_params.get("hidden") != "1":
+            own = own.filter(hidden=False)
+        directory = list(directory_people().filter(hidden=False).order_by("name", "id"))
+        people = sorted([*own, *directory], key=lambda p: (p.owner_id is None, p.name.lower(), p.pk))
+        page = self.paginate_queryset(people)  # type: ignore[arg-type]
+        return self.get_paginated_response(MyPersonSerializer(page, many=True, context={"request": request}).data)
+
+    def perform_update(self, serializer: MyPersonSerializer) -> None:  # type: ignore[override]
+        data = serializer.validated_data
+        services.person_update(
+            person=serializer.instance, actor=self.request.user,  # type: ignore[arg-type]
+            name=data.get("name"), hidden=data.get("hidden"),
+        )  # fmt: skip
+
+    def perform_destroy(self, instance: Person) -> None:
+        services.person_delete(person=instance, actor=self.request.user)
+
+    @extend_schema(request=MergeSerializer, responses=EventSerializer,
+                   description="Merge this person into another of yours (`into`); undo via /people-history/.")  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk: str) -> Response:
+        source = self.get_object()
+        data = MergeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = services.people_of(api_user(request)).filter(pk=data.validated_data["into"]).first()
+        if target is None:
+            raise NotFound("No such person.")
+        try:
+            event = services.person_merge(source=source, target=target, actor=request.user)
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from exc
+        return Response(EventSerializer(event).data)
+
+    @extend_schema(request=LinkSerializer, responses=MyPersonSerializer,
+                   description="Link this person to the directory person they are (only if their faces match).")  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def link(self, request: Request, pk: str) -> Response:
+        person = self.get_object()
+        data = LinkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = None
+        if data.validated_data["directory_person"] is not None:
+            target = directory_people().filter(hidden=False, pk=data.validated_data["directory_person"]).first()
+            if target is None:
+                raise NotFound("No such person.")
+        try:
+            services.person_link(person=person, directory_person=target, actor=request.user)
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from exc
+        return Response(MyPersonSerializer(services.people_of(api_user(request)).get(pk=person.pk),
+                                           context={"request": request}).data)  # fmt: skip
+
+    @extend_schema(responses=PhotoRefSerializer(many=True), description="Your photos this person is in.")
+    @action(detail=True, methods=["get"])
+    def photos(self, request: Request, pk: str) -> Response:
+        from gallery.models import Photo
+
+        person = self.get_object()
+        user = api_user(request)
+        photos = (
+            Photo.objects.filter(owner=user, faces__person=person, faces__owner=user).distinct().order_by("-created")
+        )
+        page = self.paginate_queryset(photos)
+        return self.get_paginated_response(PhotoRefSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(responses=FaceSerializer(many=True), description="Your faces named as this person.")
+    @action(detail=True, methods=["get"])
+    def faces(self, request: Request, pk: str) -> Response:
+        person = self.get_object()
+        faces = Face.objects.filter(owner=api_user(request), person=person).select_related("person").order_by("id")
+        page = self.paginate_queryset(faces)
+        return self.get_paginated_response(FaceSerializer(page, many=True, context={"request": request}).data)
+
+
+class FaceSettingsView(APIView):
+    """Your face-recognition setting. Turning it off erases every face embedding of yours."""
+
+    @extend_schema(responses=FaceSettingsSerializer)
+    def get(self, request: Request) -> Response:
+        return Response({"recognition": services.recognition_enabled(user=api_user(request))})
+
+    @extend_schema(request=FaceSettingsSerializer, responses=FaceSettingsSerializer)
+    def put(self, request: Request) -> Response:
+        data = FaceSettingsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.recognition_set(user=api_user(request), enabled=data.validated_data["recognition"])
+        return Response({"recognition": services.recognition_enabled(user=api_user(request))})
+
 
 class PersonViewSet(viewsets.ModelViewSet):
-    """The people database (staff only). Delete erases the person's faces, embeddings and photos."""
+    """The directory (staff only). Deleting a person unlinks users' faces (they become unknown)
+    and erases the enrollment photos with their faces and embeddings."""
 
     queryset = Person.objects.none()  # for the schema; requests use get_queryset()
     serializer_class = PersonSerializer
     permission_classes = [IsAdminUser]
 
     def get_queryset(self) -> QuerySet[Person]:
-        queryset = active_people().annotate(face_count=Count("faces", distinct=True)).order_by("name", "id")
+        queryset = directory_people().annotate(face_count=Count("faces", distinct=True)).order_by("name", "id")
         if self.request.query_params.get("hidden") != "1" and self.action == "list":
             queryset = queryset.filter(hidden=False)
         return queryset
@@ -324,27 +490,36 @@ class PersonViewSet(viewsets.ModelViewSet):
         source = self.get_object()
         data = MergeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        target = get_object_or_404(active_people(), pk=data.validated_data["into"])
+        target = get_object_or_404(directory_people(), pk=data.validated_data["into"])
         try:
             event = services.person_merge(source=source, target=target, actor=request.user)
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc
         return Response(EventSerializer(event).data)
 
-    @extend_schema(responses=FaceSerializer(many=True))
+    @extend_schema(
+        responses=FaceSerializer(many=True), description="The person's directory faces (enrolled or shared)."
+    )
     @action(detail=True, methods=["get"])
     def faces(self, request: Request, pk: str) -> Response:
         person = self.get_object()
-        page = self.paginate_queryset(person.faces.select_related("person").order_by("id"))
-        return self.get_paginated_response(FaceSerializer(page, many=True, context={"request": request}).data)
+        faces = person.faces.filter(Q(upload__purpose=UploadPurpose.ENROLL) | Q(shared=True))
+        page = self.paginate_queryset(faces.select_related("person").order_by("id"))
+        return self.get_paginated_response(DirectoryFaceSerializer(page, many=True, context={"request": request}).data)
 
 
 class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The audit log of people edits (staff); merges and renames can be undone."""
+    """The audit log of edits to your people and faces (staff: of the directory); merges, renames,
+    namings and "not this person" can be undone."""
 
     serializer_class = EventSerializer
-    permission_classes = [IsAdminUser]
-    queryset = PeopleEvent.objects.all()
+    queryset = PeopleEvent.objects.none()  # for the schema; requests use get_queryset()
+
+    def get_queryset(self) -> QuerySet[PeopleEvent]:
+        user = api_user(self.request)
+        if user.is_staff and self.request.query_params.get("directory") == "1":
+            return PeopleEvent.objects.filter(owner__isnull=True)
+        return PeopleEvent.objects.filter(owner=user)
 
     @extend_schema(request=None, responses=EventSerializer)
     @action(detail=True, methods=["post"])
@@ -357,22 +532,29 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Clustering suggestions (staff): groups of unknown faces to name, people to merge."""
+    """Your "who is this?" groups of unknown faces and people to merge (staff with ``?directory=1``:
+    the directory's)."""
 
     queryset = Suggestion.objects.none()  # for the schema; requests use get_queryset()
     serializer_class = SuggestionSerializer
-    permission_classes = [IsAdminUser]
+
+    def _directory(self) -> bool:
+        return bool(api_user(self.request).is_staff and self.request.query_params.get("directory") == "1")
 
     def get_queryset(self) -> QuerySet[Suggestion]:
-        return Suggestion.objects.filter(status=SuggestionStatus.OPEN).select_related("person_a", "person_b")
+        scope = Q(owner__isnull=True) if self._directory() else Q(owner=api_user(self.request))
+        return Suggestion.objects.filter(scope, status=SuggestionStatus.OPEN).select_related("person_a", "person_b")
 
     @extend_schema(request=None, responses={202: OpenApiResponse(description="Clustering queued")})
     @action(detail=False, methods=["post"])
     def refresh(self, request: Request) -> Response:
-        run = services.clustering_create(actor=request.user)
+        owner = None if self._directory() else api_user(request)
+        run = services.clustering_create(actor=request.user, owner=owner)
         return Response({"clustering": run.pk, "status": run.status}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=NameSerializer, responses=PersonSerializer, description="Create a person from this group.")
+    @extend_schema(
+        request=NameSerializer, responses=MyPersonSerializer, description="Name this group (a new or existing person)."
+    )
     @action(detail=True, methods=["post"], url_path="name")
     def accept(self, request: Request, pk: str) -> Response:
         data = NameSerializer(data=request.data)
@@ -383,8 +565,7 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             )
         except DjangoValidationError as exc:
             raise _django_errors(exc) from exc
-        person = active_people().annotate(face_count=Count("faces")).get(pk=person.pk)
-        return Response(PersonSerializer(person).data)
+        return Response(MyPersonSerializer(person, context={"request": request}).data)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])

@@ -4,7 +4,8 @@ from rest_framework.routers import SimpleRouter
 from faces import api
 
 router = SimpleRouter()
-router.register("people", api.PersonViewSet, basename="api-faces-person")
+router.register("people", api.MyPeopleViewSet, basename="api-faces-my-person")
+router.register("directory", api.PersonViewSet, basename="api-faces-person")
 router.register("faces", api.FaceViewSet, basename="api-faces-face")
 router.register("scans", api.ScanViewSet, basename="api-faces-scan")
 router.register("verifications", api.VerificationViewSet, basename="api-faces-verification")
@@ -15,5 +16,6 @@ router.register("suggestions", api.SuggestionViewSet, basename="api-faces-sugges
 urlpatterns = [
     path("identify/", api.IdentifyView.as_view(), name="api-faces-identify"),
     path("verify/", api.VerifyView.as_view(), name="api-faces-verify"),
+    path("face-settings/", api.FaceSettingsView.as_view(), name="api-faces-settings"),
     *router.urls,
 ]

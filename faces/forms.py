@@ -53,7 +53,28 @@ class MergeForm(forms.Form):
 
     def __init__(self, *args, person: Person, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.fields["into"].queryset = Person.objects.filter(merged_into__isnull=True).exclude(pk=person.pk)  # type: ignore[attr-defined]
+        self.fields["into"].queryset = Person.objects.filter(  # type: ignore[attr-defined]
+            merged_into__isnull=True, owner_id=person.owner_id
+        ).exclude(pk=person.pk)
+
+
+class MyPersonForm(forms.Form):
+    """One of your people: rename, hide, or merge into another of yours."""
+
+    name = forms.CharField(max_length=200)
+    hidden = forms.BooleanField(required=False, help_text="Leave them out of your lists and of identification.")
+    merge_into = forms.ModelChoiceField(
+        queryset=Person.objects.none(),
+        required=False,
+        label="Merge into",
+        help_text="Same person? Undo from the history.",
+    )
+
+    def __init__(self, *args, user, person: Person, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["merge_into"].queryset = Person.objects.filter(  # type: ignore[attr-defined]
+            owner=user, merged_into__isnull=True
+        ).exclude(pk=person.pk)
 
 
 class IdentifyForm(forms.Form):
@@ -70,7 +91,7 @@ class VerifyForm(forms.Form):
     def __init__(self, *args, staff: bool, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         if staff:
-            self.fields["person"].queryset = Person.objects.filter(merged_into__isnull=True)  # type: ignore[attr-defined]
+            self.fields["person"].queryset = Person.objects.filter(merged_into__isnull=True, owner__isnull=True)  # type: ignore[attr-defined]
         else:
             del self.fields["person"]
 

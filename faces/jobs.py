@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rq.job import Job
 
-from faces.models import Calibration, Clustering, FaceScan, Verification
+from faces.models import Calibration, Clustering, FaceScan, Reidentification, Verification
 from nstsite.jobs import TaskKind, current_worker_name, handle_failure, register
 
 
@@ -52,11 +52,22 @@ def calibration_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type
     handle_failure(Calibration, job, exc_type, exc)
 
 
+def reidentification_run(run_id: int) -> None:
+    from faces.services.reidentify import reidentification_run_body
+
+    reidentification_run_body(run_id, worker_name=current_worker_name())
+
+
+def reidentification_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+    handle_failure(Reidentification, job, exc_type, exc)
+
+
 # The reconciler restarts a queued row whose job the queue lost (nstsite.jobs.reconcile).
 for _kind in (
     TaskKind(FaceScan, "faces", face_scan_run, face_scan_failed),
     TaskKind(Verification, "faces", verification_run, verification_failed),
     TaskKind(Clustering, "faces", clustering_run, clustering_failed),
     TaskKind(Calibration, "faces", calibration_run, calibration_failed),
+    TaskKind(Reidentification, "faces", reidentification_run, reidentification_failed),
 ):
     register(_kind)

@@ -37,13 +37,48 @@ crop_path = _random_name("crops", "crop_path")
 roc_path = _random_name("roc", "roc_path")
 
 
-class Person(models.Model):
-    """Someone in the people database, managed by staff.
+class PersonQuerySet(models.QuerySet["Person"]):
+    def directory(self) -> PersonQuerySet:
+        """The staff-managed directory: people with no owner."""
+        return self.filter(owner__isnull=True)
 
+    def of(self, user) -> PersonQuerySet:  # type: ignore[no-untyped-def]
+        """``user``'s own people."""
+        return self.filter(owner=user)
+
+    def visible_to(self, user) -> PersonQuerySet:  # type: ignore[no-untyped-def]
+        """Who ``user`` may name a face as: their own people and the directory (its hidden entries
+        for staff only). Nobody else's people, ever."""
+        directory = models.Q(owner__isnull=True) if user.is_staff else models.Q(owner__isnull=True, hidden=False)
+        return self.filter(models.Q(owner=user) | directory)
+
+
+class Person(models.Model):
+    """Someone a face can be named as: one of a user's people, or a directory entry.
+
+    *Your people* (``owner`` set) are created by a user naming a face in their own photo; only
+    that user sees, uses or edits them. *The directory* (``owner`` null) is managed by staff and
+    enrolled from photos uploaded for that purpose; every user's identification searches it.
     A person merged into another keeps its row (``merged_into``) so the merge can be undone with
     the same id; merged people are left out of every list and of identification.
     """
 
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="face_people",
+        help_text="The user whose person this is; empty for the staff directory.",
+    )
+    directory_person = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="linked_people",
+        help_text="A user's person linked to the directory entry they match (identified as this user's name).",
+    )
     name = models.CharField(max_length=200)
     notes = models.TextField(blank=True)
     hidden = models.BooleanField(default=False, help_text="Hidden people are left out of identification and lists.")
@@ -51,18 +86,35 @@ class Person(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    cover = models.ForeignKey(
+        "Face", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="the face shown for them"
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+
+    objects = PersonQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
         verbose_name_plural = "people"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(owner__isnull=False) | models.Q(directory_person__isnull=True),
+                name="person_only_users_people_link",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
+        if self.in_directory:
+            return reverse("faces:directory_person", args=[self.pk])
         return reverse("faces:person", args=[self.pk])
+
+    @property
+    def in_directory(self) -> bool:
+        return self.owner_id is None
 
 
 class UploadPurpose(models.TextChoices):
@@ -132,14 +184,19 @@ class FaceScan(BackgroundTask):
 
 class Assignment(models.TextChoices):
     NONE = "", "Unassigned"
-    ENROLLED = "enrolled", "Enrolled"  # staff enrolled this face for the person
-    CONFIRMED = "confirmed", "Confirmed"  # a person said so: never changed by automatic runs
+    # A directory reference: staff enrolled this face (or accepted a face its owner shared).
+    # Every user's identification compares with it.
+    ENROLLED = "enrolled", "Enrolled"
+    # The photo's owner said so: never changed by automatic runs, and a reference for that owner
+    # only (whoever the person is, their own or a directory entry).
+    CONFIRMED = "confirmed", "Confirmed"
     AUTO = "auto", "Identified"  # the nearest-neighbour vote, under the threshold
     SUGGESTED = "suggested", "Suggested"  # a clustering suggestion, not yet accepted
 
     @classmethod
     def references(cls) -> tuple[str, str]:
-        """Assignments that make a face a reference for identification (the partial index predicate)."""
+        """Assignments that make a face a reference for identification: ``enrolled`` for everyone
+        (the directory's partial HNSW index), ``confirmed`` for the face's owner only."""
         return (cls.ENROLLED.value, cls.CONFIRMED.value)
 
     @classmethod
@@ -162,8 +219,15 @@ class Face(models.Model):
     crop = models.ImageField(upload_to=crop_path, blank=True)
     embedding = VectorField(dimensions=None, null=True, blank=True)
     embedder = models.CharField(max_length=40, db_index=True)
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="faces")
+    # RESTRICT, not CASCADE: deleting a person must never delete faces on users' photos. The
+    # services unlink them first (they become unknown); deleting a user still cascades, because
+    # their faces go in the same delete.
+    person = models.ForeignKey(Person, on_delete=models.RESTRICT, null=True, blank=True, related_name="faces")
     assignment = models.CharField(max_length=10, choices=Assignment.choices, blank=True, default="")
+    shared = models.BooleanField(
+        default=False,
+        help_text="The photo's owner offers this face to the directory: staff may then see it and enroll it.",
+    )
     distance = models.FloatField(null=True, blank=True, help_text="cosine distance when identified")
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -186,10 +250,21 @@ class Face(models.Model):
                 name="face_person_iff_assignment",
             ),
         ]
-        indexes = [models.Index(fields=["person", "assignment"], name="face_person_assignment")]
+        indexes = [
+            models.Index(fields=["person", "assignment"], name="face_person_assignment"),
+            # The owner's own references, searched exactly beside the directory's HNSW index.
+            models.Index(
+                fields=["owner", "embedder"], condition=models.Q(assignment="confirmed"), name="face_owner_references"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Face {self.pk} ({self.person or 'unknown'})"
+
+    @property
+    def in_directory(self) -> bool:
+        """On a directory enrollment photo, or shared by its owner: what staff may see."""
+        return self.shared or (self.upload_id is not None and self.upload.purpose == UploadPurpose.ENROLL)  # type: ignore[union-attr]
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -257,8 +332,12 @@ class SuggestionStatus(models.TextChoices):
 
 
 class Clustering(BackgroundTask):
-    """A clustering run: groups unassigned faces and proposes merges between people."""
+    """A clustering run: groups unassigned faces and proposes merges between people, for one
+    owner's photos or (``owner`` empty) for the directory's enrollment photos."""
 
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="face_clusterings"
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     embedder = models.CharField(max_length=40)
     eps = models.FloatField()
@@ -273,8 +352,15 @@ class Clustering(BackgroundTask):
 
 
 class Suggestion(models.Model):
-    """A group of unknown faces staff may name (or dismiss), or two people that may be one."""
+    """A group of unknown faces its owner may name (or dismiss), or two people that may be one.
 
+    Suggestions belong to one user (groups of that user's unknown faces, merges of their people)
+    or, with ``owner`` empty, to staff (faces of directory enrollment photos, directory merges).
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="face_suggestions"
+    )
     clustering = models.ForeignKey(Clustering, on_delete=models.SET_NULL, null=True, related_name="suggestions")
     kind = models.CharField(max_length=8, choices=SuggestionKind.choices)
     status = models.CharField(max_length=9, choices=SuggestionStatus.choices, default=SuggestionStatus.OPEN)
@@ -296,7 +382,10 @@ class Suggestion(models.Model):
 
 
 class Calibration(BackgroundTask):
-    """Threshold calibration of one embedder on the enrolled people, for a target FAR."""
+    """Threshold calibration of one embedder on the directory's enrolled people, for a target FAR.
+
+    A finished calibration is a *proposal*: it is used only once staff apply it (``applied``).
+    """
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     embedder = models.CharField(max_length=40)
@@ -310,6 +399,16 @@ class Calibration(BackgroundTask):
     far = models.FloatField(null=True, blank=True, help_text="share of impostor pairs accepted at the threshold")
     auc = models.FloatField(null=True, blank=True)
     roc = models.ImageField(upload_to=roc_path, blank=True)
+    names_lost = models.PositiveIntegerField(
+        null=True, blank=True, help_text="automatic names that would turn unknown under the proposed threshold"
+    )
+    names_gained = models.PositiveIntegerField(
+        null=True, blank=True, help_text="suggestions that would become names under the proposed threshold"
+    )
+    applied = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -334,20 +433,27 @@ class EventAction(models.TextChoices):
     RENAME = "rename", "Renamed"
     MERGE = "merge", "Merged"
     UNMERGE = "unmerge", "Undid a merge"
-    REASSIGN = "reassign", "Reassigned a face"
+    REASSIGN = "reassign", "Named a face"
     CONFIRM = "confirm", "Confirmed a face"
     REJECT = "reject", "Not this person"
     HIDE = "hide", "Hidden"
     UNHIDE = "unhide", "Shown"
     DELETE = "delete", "Deleted"
+    LINK = "link", "Linked to the directory"
+    UNDO = "undo", "Undid a change"
 
 
 class PeopleEvent(models.Model):
     """The audit log of people edits. Never holds biometric data: ids, names and counts only.
 
-    A merge event keeps what is needed to undo it (the faces and enrollment photos it moved).
+    A merge event keeps what is needed to undo it (the faces and enrollment photos it moved);
+    a naming or "not this person" keeps the face's previous state. ``owner`` is the user whose
+    people the edit was about (empty: the directory): staff see only directory events.
     """
 
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="face_events"
+    )
     action = models.CharField(max_length=10, choices=EventAction.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -367,7 +473,47 @@ class PeopleEvent(models.Model):
     @property
     def can_undo(self) -> bool:
         return (
-            self.action in (EventAction.MERGE, EventAction.RENAME)
+            self.action in (EventAction.MERGE, EventAction.RENAME, EventAction.REASSIGN, EventAction.REJECT)
             and self.undone is None
-            and self.person_id is not None
+            and (self.person_id is not None or self.action == EventAction.REJECT)
         )
+
+
+class FaceSettings(models.Model):
+    """A user's face-recognition choice. Off: no embeddings are computed or kept for their photos."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_settings")
+    recognition = models.BooleanField(
+        default=True, help_text="Find and recognise faces in my photos (embeddings are biometric data)."
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "face settings"
+
+    def __str__(self) -> str:
+        return f"{self.user}: recognition {'on' if self.recognition else 'off'}"
+
+    @classmethod
+    def recognition_on(cls, user_id: int) -> bool:
+        return not cls.objects.filter(user_id=user_id, recognition=False).exists()
+
+
+class Reidentification(BackgroundTask):
+    """A background pass that names again the unconfirmed faces of one owner (or, with ``owner``
+    empty, of every owner) after people gained reference faces or the threshold changed."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    embedder = models.CharField(max_length=40)
+    reason = models.CharField(max_length=100, blank=True)
+    faces_checked = models.PositiveIntegerField(default=0)
+    faces_changed = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"Re-identification {self.pk}"

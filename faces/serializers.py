@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -15,12 +18,84 @@ class PersonRefSerializer(serializers.ModelSerializer):
 
 
 class PersonSerializer(serializers.ModelSerializer):
+    """A directory entry as staff manage it."""
+
     face_count = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Person
         fields = ["id", "name", "notes", "hidden", "face_count", "created", "updated"]
         read_only_fields = ["id", "face_count", "created", "updated"]
+
+
+def _absolute(context: Mapping[str, Any], url: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(url) if request else url
+
+
+class MyPersonSerializer(serializers.ModelSerializer):
+    """One of the caller's people (``directory: false``), or a directory entry — by name only."""
+
+    directory = serializers.SerializerMethodField()
+    photo_count = serializers.SerializerMethodField()
+    cover_url = serializers.SerializerMethodField()
+    directory_person = serializers.SerializerMethodField()
+    photos_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Person
+        fields = ["id", "name", "directory", "hidden", "photo_count", "cover_url", "directory_person", "photos_url"]
+        read_only_fields = ["id", "directory", "photo_count", "cover_url", "directory_person", "photos_url"]
+
+    def to_representation(self, person: Person) -> dict:  # type: ignore[type-arg]
+        data = super().to_representation(person)
+        if person.owner_id is None:  # the directory: a name to pick, nothing more
+            return {"id": data["id"], "name": data["name"], "directory": True}
+        return data
+
+    def get_directory(self, person: Person) -> bool:
+        return person.owner_id is None
+
+    def get_photo_count(self, person: Person) -> int:
+        return int(getattr(person, "photo_count", 0) or 0)
+
+    def get_cover_url(self, person: Person) -> str | None:
+        if person.cover_id is None:
+            return None
+        return _absolute(self.context, reverse("api-faces-face-crop", args=[person.cover_id]))
+
+    def get_directory_person(self, person: Person) -> dict | None:  # type: ignore[type-arg]
+        linked = person.directory_person
+        return {"id": linked.pk, "name": linked.name} if linked else None
+
+    def get_photos_url(self, person: Person) -> str:
+        return _absolute(self.context, reverse("api-faces-my-person-photos", args=[person.pk]))
+
+
+class PhotoRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    original_name = serializers.CharField()
+    created = serializers.DateTimeField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, photo) -> str:  # type: ignore[no-untyped-def]
+        return _absolute(self.context, reverse("api-photo-detail", args=[photo.pk]))
+
+
+class LinkSerializer(serializers.Serializer):
+    directory_person = serializers.IntegerField(
+        allow_null=True, help_text="A directory person's id, or null to unlink."
+    )
+
+
+class ShareSerializer(serializers.Serializer):
+    shared = serializers.BooleanField()
+
+
+class FaceSettingsSerializer(serializers.Serializer):
+    recognition = serializers.BooleanField(
+        help_text="Find and recognise faces in my photos. Off erases every face embedding of yours."
+    )
 
 
 class FaceSerializer(serializers.ModelSerializer):
@@ -31,7 +106,8 @@ class FaceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Face
-        fields = ["id", "photo", "box", "score", "person", "unknown", "assignment", "distance", "embedder", "crop_url"]
+        fields = ["id", "photo", "box", "score", "person", "unknown", "assignment", "distance", "embedder", "shared",
+                  "crop_url"]  # fmt: skip
 
     def get_box(self, face: Face) -> list[float]:
         return [round(v, 1) for v in face.box]
@@ -43,11 +119,17 @@ class FaceSerializer(serializers.ModelSerializer):
         return face.assignment not in ("auto", "confirmed", "enrolled")
 
     def get_crop_url(self, face: Face) -> str | None:
-        request = self.context.get("request")
+        """An API URL (token or session auth; the face's owner only)."""
         if not face.crop:
             return None
-        url = reverse("faces:crop", args=[face.pk])
-        return request.build_absolute_uri(url) if request else url
+        return _absolute(self.context, reverse("api-faces-face-crop", args=[face.pk]))
+
+
+class DirectoryFaceSerializer(FaceSerializer):
+    """A directory face for staff: its crop through the staff-checked page URL."""
+
+    def get_crop_url(self, face: Face) -> str | None:
+        return _absolute(self.context, reverse("faces:crop", args=[face.pk])) if face.crop else None
 
 
 class ScanSerializer(serializers.ModelSerializer):
@@ -113,7 +195,15 @@ class VerificationSerializer(serializers.ModelSerializer):
 
 
 class AssignSerializer(serializers.Serializer):
-    person = serializers.IntegerField()
+    person = serializers.IntegerField(required=False, help_text="One of your people, or a directory person.")
+    name = serializers.CharField(
+        required=False, max_length=200, help_text="Or a name: yours or the directory's, else a new person of yours."
+    )
+
+    def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
+        if ("person" in attrs) == ("name" in attrs):
+            raise serializers.ValidationError("Send either a person id or a name.")
+        return attrs
 
 
 class MergeSerializer(serializers.Serializer):
@@ -123,7 +213,8 @@ class MergeSerializer(serializers.Serializer):
 class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = PeopleEvent
-        fields = ["id", "action", "person", "person_name", "other", "other_name", "created", "undone", "can_undo"]
+        fields = ["id", "action", "person", "person_name", "other", "other_name", "details", "created", "undone",
+                  "can_undo"]  # fmt: skip
 
 
 class SuggestionSerializer(serializers.ModelSerializer):

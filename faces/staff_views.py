@@ -1,4 +1,8 @@
-"""Staff pages: the people database, enrollment, merges with undo, unknown-face groups, thresholds."""
+"""Staff pages: the directory, enrollment, merges with undo, its unknown-face groups, thresholds.
+
+Staff see the directory's own faces (enrollment photos) and faces users chose to share, never
+crops or photos of other faces on users' photos; history and groups are the directory's only.
+"""
 
 from __future__ import annotations
 
@@ -35,9 +39,11 @@ from faces.models import (
     Upload,
 )
 from faces.services.identify import explain_nearest
-from faces.services.people import active_people
+from faces.services.people import directory_people
 from faces.views import _serve
 from nstsite.errors import staff_member_required  # our log-in and 403 pages, not the admin's
+
+DIRECTORY_FACES = Q(upload__purpose="enroll") | Q(shared=True)
 
 
 def _errors(request: HttpRequest, exc: ValidationError) -> None:
@@ -56,39 +62,49 @@ def people(request: HttpRequest) -> HttpResponse:
         for error in errors:
             messages.error(request, error)
         messages.success(request, f"Added {person}. {len(scans)} photo(s) are being scanned for their face.")
-        return redirect("faces:person", person.pk)
+        return redirect("faces:directory_person", person.pk)
     query = request.GET.get("q", "").strip()
     show_hidden = request.GET.get("hidden") == "1"
-    queryset = active_people().annotate(face_count=Count("faces", distinct=True)).order_by("name", "id")
+    queryset = (
+        directory_people()
+        .annotate(
+            face_count=Count("faces", filter=Q(faces__upload__purpose="enroll") | Q(faces__shared=True), distinct=True)
+        )
+        .order_by("name", "id")
+    )
     if query:
         queryset = queryset.filter(name__icontains=query)
     if not show_hidden:
         queryset = queryset.filter(hidden=False)
     page = Paginator(
         queryset.prefetch_related(
-            Prefetch("faces", queryset=Face.objects.exclude(crop="").order_by("-assignment", "id"))
+            Prefetch(
+                "faces", queryset=Face.objects.filter(DIRECTORY_FACES).exclude(crop="").order_by("-assignment", "id")
+            )
         ),
         48,
     ).get_page(request.GET.get("page"))
-    return render(request, "faces/people.html", {"page": page, "form": form, "q": query, "show_hidden": show_hidden})
+    return render(request, "faces/directory.html", {"page": page, "form": form, "q": query, "show_hidden": show_hidden})
 
 
 def _person(pk: int) -> Person:
-    return get_object_or_404(active_people(), pk=pk)
+    return get_object_or_404(directory_people(), pk=pk)
 
 
 @staff_member_required
 def person(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(Person.objects.select_related("merged_into"), pk=pk)
+    item = get_object_or_404(Person.objects.directory().select_related("merged_into"), pk=pk)  # type: ignore[attr-defined]
     if item.merged_into_id:
         messages.info(request, f"{item.name} was merged into {item.merged_into}.")
-        return redirect("faces:person", item.merged_into_id)
+        return redirect("faces:directory_person", item.merged_into_id)
     edit = PersonEditForm(request.POST or None, initial={"name": item.name, "notes": item.notes, "hidden": item.hidden})
     if request.method == "POST" and edit.is_valid():
         services.person_update(person=item, actor=request.user, **edit.cleaned_data)
         messages.success(request, "Saved.")
-        return redirect("faces:person", item.pk)
-    faces = item.faces.select_related("photo", "upload").order_by("assignment", "-created")
+        return redirect("faces:directory_person", item.pk)
+    faces = item.faces.filter(DIRECTORY_FACES).select_related("photo", "upload").order_by("assignment", "-created")
+    # Offered by their owners for this person (named as them, shared, not enrolled yet).
+    shared = Face.objects.filter(shared=True, person=item).exclude(assignment="enrolled").exclude(crop="")[:48]
     uploads = item.uploads.prefetch_related("faces", "scans").order_by("-created")
     pending = [
         u
@@ -98,16 +114,18 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     return render(
         request,
-        "faces/person.html",
+        "faces/directory_person.html",
         {
             "person": item,
             "edit": edit,
             "enroll": EnrollForm(),
             "merge": MergeForm(person=item),
             "faces": faces,
+            "shared": shared,
+            "user_faces": item.faces.exclude(DIRECTORY_FACES).count(),
             "uploads": uploads,
             "pending": pending,
-            "events": PeopleEvent.objects.filter(Q(person=item) | Q(other=item))[:20],
+            "events": PeopleEvent.objects.filter(Q(person=item) | Q(other=item), owner__isnull=True)[:20],
         },
     )
 
@@ -125,7 +143,7 @@ def person_enroll(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"{len(scans)} photo(s) are being scanned for {item}'s face.")
     else:
         messages.error(request, "Choose one or more photos.")
-    return redirect("faces:person", item.pk)
+    return redirect("faces:directory_person", item.pk)
 
 
 @staff_member_required
@@ -138,9 +156,9 @@ def enroll_choose(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         _errors(request, exc)
     return (
-        redirect("faces:person", face.upload.person_id)
+        redirect("faces:directory_person", face.upload.person_id)
         if face.upload and face.upload.person_id
-        else redirect("faces:people")
+        else redirect("faces:directory")
     )
 
 
@@ -151,15 +169,15 @@ def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
     form = MergeForm(request.POST, person=item)
     if not form.is_valid():
         messages.error(request, "Pick the person to merge into.")
-        return redirect("faces:person", item.pk)
+        return redirect("faces:directory_person", item.pk)
     target = form.cleaned_data["into"]
     try:
         services.person_merge(source=item, target=target, actor=request.user)
     except ValidationError as exc:
         _errors(request, exc)
-        return redirect("faces:person", item.pk)
+        return redirect("faces:directory_person", item.pk)
     messages.success(request, f"Merged {item} into {target}. You can undo this from the History page.")
-    return redirect("faces:person", target.pk)
+    return redirect("faces:directory_person", target.pk)
 
 
 @staff_member_required
@@ -170,21 +188,24 @@ def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
     counts = services.person_delete(person=item, actor=request.user)
     messages.success(
         request,
-        f"Deleted {name}: {counts['faces']} face(s) with their embeddings and crops, {counts['photos']} photo(s).",
+        f"Deleted {name}: {counts['photos']} enrollment photo(s) with {counts['faces']} face(s); "
+        f"{counts['unlinked']} face(s) on users' photos are unknown now.",
     )
-    return redirect("faces:people")
+    return redirect("faces:directory")
 
 
 @staff_member_required
 def events(request: HttpRequest) -> HttpResponse:
-    page = Paginator(PeopleEvent.objects.select_related("actor"), 50).get_page(request.GET.get("page"))
+    page = Paginator(PeopleEvent.objects.filter(owner__isnull=True).select_related("actor"), 50).get_page(
+        request.GET.get("page")
+    )
     return render(request, "faces/events.html", {"page": page})
 
 
 @staff_member_required
 @require_POST
 def event_undo(request: HttpRequest, pk: int) -> HttpResponse:
-    event = get_object_or_404(PeopleEvent, pk=pk)
+    event = get_object_or_404(PeopleEvent, pk=pk, owner__isnull=True)
     try:
         services.event_undo(event=event, actor=request.user)
         messages.success(request, f"Undone: {event}.")
@@ -196,10 +217,10 @@ def event_undo(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_member_required
 def suggestions(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        services.clustering_create(actor=request.user)
+        services.clustering_create(actor=request.user, owner=None)
         messages.success(request, "Grouping unknown faces… refresh in a moment.")
         return redirect("faces:suggestions")
-    open_items = Suggestion.objects.filter(status=SuggestionStatus.OPEN)
+    open_items = Suggestion.objects.filter(status=SuggestionStatus.OPEN, owner__isnull=True)
     clusters = open_items.filter(kind=SuggestionKind.CLUSTER).prefetch_related(
         Prefetch("faces", queryset=Face.objects.order_by("id"))
     )[:50]
@@ -210,7 +231,7 @@ def suggestions(request: HttpRequest) -> HttpResponse:
         {
             "clusters": clusters,
             "merges": merges,
-            "last_run": Clustering.objects.first(),
+            "last_run": Clustering.objects.filter(owner__isnull=True).first(),
             "name_form": NameSuggestionForm(),
         },
     )
@@ -219,7 +240,7 @@ def suggestions(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 @require_POST
 def suggestion_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
-    item = get_object_or_404(Suggestion, pk=pk)
+    item = get_object_or_404(Suggestion, pk=pk, owner__isnull=True)
     try:
         if decision == "name":
             form = NameSuggestionForm(request.POST)
@@ -247,8 +268,18 @@ def thresholds(request: HttpRequest) -> HttpResponse:
         if "target_far" in request.POST:
             form = CalibrateForm(request.POST)
             if form.is_valid():
-                services.calibration_create(actor=request.user, target_far=form.cleaned_data["target_far"])
-                messages.success(request, "Calibrating… refresh in a moment.")
+                try:
+                    services.calibration_create(actor=request.user, target_far=form.cleaned_data["target_far"])
+                    messages.success(request, "Calibrating… refresh in a moment, then review and apply.")
+                except ValidationError as exc:
+                    _errors(request, exc)
+        elif "apply" in request.POST:
+            calibration = get_object_or_404(Calibration, pk=request.POST.get("apply", "0") or 0)
+            try:
+                services.calibration_apply(calibration=calibration, actor=request.user)
+                messages.success(request, f"Threshold {calibration.threshold:.4f} applied; names are being updated.")
+            except ValidationError as exc:
+                _errors(request, exc)
         else:
             form = ThresholdForm(request.POST)
             if form.is_valid():
@@ -275,7 +306,8 @@ def thresholds(request: HttpRequest) -> HttpResponse:
             "calibrate_form": CalibrateForm(initial={"target_far": conf.target_far()}),
             "threshold_form": ThresholdForm(initial={"threshold": override.threshold if override else None}),
             "plan": explain_nearest(embedder),
-            "references": Face.objects.filter(embedder=embedder, assignment__in=("enrolled", "confirmed")).count(),
+            "references": Face.objects.filter(embedder=embedder, assignment="enrolled").count(),
+            "user_references": Face.objects.filter(embedder=embedder, assignment="confirmed").count(),
             "scans": FaceScan.objects.filter(embedder=embedder).count(),
             "uploads": Upload.objects.count(),
         },
@@ -285,3 +317,17 @@ def thresholds(request: HttpRequest) -> HttpResponse:
 @staff_member_required
 def calibration_roc(request: HttpRequest, pk: int) -> FileResponse:
     return _serve(get_object_or_404(Calibration, pk=pk).roc)
+
+
+@staff_member_required
+@require_POST
+def shared_enroll(request: HttpRequest, pk: int) -> HttpResponse:
+    """Enroll a face its owner shared (never another) into a directory person."""
+    face = get_object_or_404(Face, pk=pk, shared=True)
+    target = _person(int(request.POST.get("person", "0") or 0))
+    try:
+        services.shared_face_enroll(face=face, person=target, actor=request.user)
+        messages.success(request, f"Enrolled a shared face as {target}.")
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("faces:directory_person", target.pk)

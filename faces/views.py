@@ -1,4 +1,5 @@
-"""Faces pages for every signed-in user: their photos' faces, one-off identification, verification.
+"""Faces pages for every signed-in user: their photos' faces, their people, "who is this?" groups,
+one-off identification, verification, and the face-recognition setting.
 
 Every object is looked up within what the user owns (404 otherwise); files (photos, uploads,
 crops) are served only through these owner-checked views, never from a public media URL.
@@ -10,14 +11,25 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from faces import services
-from faces.forms import AssignForm, IdentifyForm, VerifyForm
-from faces.models import Face, FaceScan, Upload, UploadPurpose, Verification
-from faces.services.people import person_by_name
+from faces.forms import AssignForm, IdentifyForm, MyPersonForm, NameSuggestionForm, VerifyForm
+from faces.models import (
+    Face,
+    FaceScan,
+    PeopleEvent,
+    Person,
+    Suggestion,
+    SuggestionStatus,
+    Upload,
+    UploadPurpose,
+    Verification,
+)
+from faces.services.people import people_of
 from faces.services.uploads import uploads_guard
 from gallery.imaging import UploadError
 from gallery.models import Photo
@@ -79,8 +91,12 @@ def photo_image(request: HttpRequest, pk: int) -> FileResponse:
 @require_POST
 def photo_scan(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Photo, pk=pk, owner=request.user)
-    with transaction.atomic():
-        services.face_scan_create(photo=item)
+    try:
+        with transaction.atomic():
+            services.face_scan_create(photo=item)
+    except services.RecognitionOff as exc:
+        messages.error(request, exc.user_message)
+        return _back(request, f"/faces/photos/{item.pk}/")
     messages.success(request, "Looking for faces in this photo…")
     return _back(request, f"/faces/photos/{item.pk}/")
 
@@ -100,6 +116,9 @@ def identify(request: HttpRequest) -> HttpResponse:
             scan = services.face_scan_create(upload=upload)
     except UploadError as exc:
         messages.error(request, str(exc))
+        return redirect("faces:home")
+    except services.RecognitionOff as exc:
+        messages.error(request, exc.user_message)
         return redirect("faces:home")
     return redirect("faces:scan", scan.pk)
 
@@ -130,9 +149,12 @@ def upload_image(request: HttpRequest, pk: int) -> FileResponse:
 
 @login_required
 def crop(request: HttpRequest, pk: int) -> FileResponse:
-    """A face crop: the photo's owner only (staff also for faces they manage in the people pages)."""
-    queryset = Face.objects.all() if request.user.is_staff else own_faces(request.user)
-    return _serve(get_object_or_404(queryset, pk=pk).crop)
+    """A face crop: the photo's owner; staff also the directory's faces (enrollment photos) and
+    faces their owners shared — never other faces on users' photos."""
+    visible = Q(owner=request.user)
+    if request.user.is_staff:
+        visible |= Q(upload__purpose=UploadPurpose.ENROLL) | Q(shared=True)
+    return _serve(get_object_or_404(Face.objects.filter(visible), pk=pk).crop)
 
 
 def _own_face(request: HttpRequest, pk: int) -> Face:
@@ -172,19 +194,169 @@ def face_assign(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Type a name.")
         return _back(request, "/faces/")
-    name = form.cleaned_data["name"]
-    person = person_by_name(name)
     try:
-        if person is None and request.user.is_staff:
-            person = services.person_create(name=name, actor=request.user)
-        if person is None:
-            messages.error(request, f"No one called “{name}” is in the people database. Ask an admin to add them.")
-            return _back(request, "/faces/")
-        services.face_assign(face=face, person=person, actor=request.user)
-        messages.success(request, f"Named {person}.")
+        services.face_name(face=face, name=form.cleaned_data["name"], actor=request.user)
+        face.refresh_from_db()
+        messages.success(request, f"Named {face.person}.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return _back(request, "/faces/")
+
+
+@login_required
+@require_POST
+def face_share(request: HttpRequest, pk: int) -> HttpResponse:
+    face = _own_face(request, pk)
+    try:
+        services.face_share(face=face, shared=request.POST.get("shared") == "1", actor=request.user)
+        messages.success(request, "Offered to the directory." if face.shared else "No longer offered.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return _back(request, "/faces/")
+
+
+# --- your people ---------------------------------------------------------------------------------
+
+
+@login_required
+def people(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Your people (cover face, photo count) and the groups of unknown faces to name."""
+    show_hidden = request.GET.get("hidden") == "1"
+    mine = people_of(request.user)
+    if not show_hidden:
+        mine = mine.filter(hidden=False)
+    groups = (
+        Suggestion.objects.filter(owner=request.user, status=SuggestionStatus.OPEN, kind="cluster")
+        .prefetch_related("faces")
+        .order_by("-size", "id")[:24]
+    )
+    merges = Suggestion.objects.filter(owner=request.user, status=SuggestionStatus.OPEN, kind="merge").select_related(
+        "person_a", "person_b"
+    )[:12]
+    return render(
+        request,
+        "faces/my_people.html",
+        {
+            "people": mine,
+            "show_hidden": show_hidden,
+            "groups": groups,
+            "merges": merges,
+            "name_form": NameSuggestionForm(),
+            "recognition": services.recognition_enabled(user=request.user),
+        },
+    )
+
+
+def _my_person(request: HttpRequest, pk: int) -> Person:
+    return get_object_or_404(people_of(request.user), pk=pk)
+
+
+@login_required
+def person(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """One of your people: the photos they are in, rename/hide, merge, link, delete, history."""
+    merged = Person.objects.filter(pk=pk, owner=request.user, merged_into__isnull=False).first()
+    if merged is not None:
+        messages.info(request, f"{merged.name} was merged into {merged.merged_into}.")
+        return redirect("faces:person", merged.merged_into_id)
+    item = _my_person(request, pk)
+    form = MyPersonForm(request.POST or None, initial={"name": item.name, "hidden": item.hidden}, user=request.user,
+                        person=item)  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.person_update(person=item, actor=request.user, name=data["name"], hidden=data["hidden"])
+            if data.get("merge_into"):
+                services.person_merge(source=item, target=data["merge_into"], actor=request.user)
+                messages.success(request, f"Merged {item.name} into {data['merge_into']}: undo below.")
+                return redirect("faces:person", data["merge_into"].pk)
+            messages.success(request, "Saved.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("faces:person", item.pk)
+    photos = (
+        Photo.objects.filter(owner=request.user, faces__person=item, faces__owner=request.user)
+        .distinct()
+        .order_by("-created")
+    )
+    events = PeopleEvent.objects.filter(Q(person=item) | Q(other=item), owner=request.user)[:20]
+    return render(request, "faces/my_person.html", {"person": item, "photos": photos, "form": form, "events": events})
+
+
+@login_required
+@require_POST
+def person_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """Link one of your people to the directory person they are (checked against the threshold)."""
+    item = _my_person(request, pk)
+    raw = request.POST.get("directory_person", "")
+    target = None
+    if raw:
+        target = get_object_or_404(Person.objects.directory().filter(hidden=False, merged_into__isnull=True), pk=raw)  # type: ignore[attr-defined]
+    try:
+        services.person_link(person=item, directory_person=target, actor=request.user)
+        messages.success(request, f"Linked to {target}." if target else "Unlinked.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("faces:person", item.pk)
+
+
+@login_required
+@require_POST
+def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _my_person(request, pk)
+    counts = services.person_delete(person=item, actor=request.user)
+    messages.success(request, f"Deleted {item.name}; {counts['unlinked']} face(s) are unknown again.")
+    return redirect("faces:people")
+
+
+@login_required
+@require_POST
+def event_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo one of your own changes (naming, "not this person", rename, merge)."""
+    event = get_object_or_404(PeopleEvent, pk=pk, owner=request.user)
+    try:
+        services.event_undo(event=event, actor=request.user)
+        messages.success(request, f"Undone: {event.get_action_display().lower()}.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return _back(request, "/faces/people/")
+
+
+@login_required
+@require_POST
+def group_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    """Name (or dismiss) one of your groups of unknown faces; merge two of your people."""
+    item = get_object_or_404(Suggestion, pk=pk, owner=request.user, status=SuggestionStatus.OPEN)
+    try:
+        if decision == "name":
+            form = NameSuggestionForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, "Type a name.")
+                return redirect("faces:people")
+            named = services.suggestion_name(suggestion=item, name=form.cleaned_data["name"], actor=request.user)
+            messages.success(request, f"Named {named}.")
+        elif decision == "merge":
+            services.suggestion_merge(suggestion=item, actor=request.user)
+            messages.success(request, f"Merged {item.person_b} into {item.person_a}.")
+        else:
+            services.suggestion_dismiss(suggestion=item, actor=request.user)
+            messages.success(request, "Dismissed: these faces will not be suggested again.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("faces:people")
+
+
+@login_required
+def face_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Turn face recognition on or off (off erases every embedding of the user's faces)."""
+    if request.method == "POST":
+        enabled = request.POST.get("recognition") == "on"
+        erased = services.recognition_set(user=request.user, enabled=enabled)
+        if enabled:
+            messages.success(request, "Face recognition is on. Rescan photos to find faces again.")
+        else:
+            messages.success(request, f"Face recognition is off. {erased} face measurement(s) were erased.")
+        return redirect("faces:settings")
+    return render(request, "faces/settings.html", {"recognition": services.recognition_enabled(user=request.user)})
 
 
 @login_required

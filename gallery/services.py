@@ -79,9 +79,10 @@ def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[
                 photo.upload_notice = notice
                 results.append((photo, True))
                 if settings.FACES_DETECT_ON_UPLOAD:
-                    from faces.services import face_scan_create
+                    from faces.services import face_scan_create, recognition_enabled
 
-                    face_scan_create(photo=photo)
+                    if recognition_enabled(user=owner):  # off: nothing is computed for this user
+                        face_scan_create(photo=photo)
     except IntegrityError:
         # The same file arrived twice at once (two tabs): keep nothing from this request.
         _delete_files(stored)

@@ -30,11 +30,22 @@ def home(request: HttpRequest) -> HttpResponse:
         from gallery.landing import examples
 
         return render(request, "landing.html", {"examples": examples()})
-    photos = Paginator(services.user_photos(request.user).prefetch_related("renders"), 24).get_page(
-        request.GET.get("page")
-    )
+    from faces.services import people_in_photos, photos_with_people
+
+    queryset = services.user_photos(request.user)
+    # ?person=3&person=8: photos where all of these people are named (faces app, per user).
+    chosen = sorted({int(p) for p in request.GET.getlist("person") if p.isdigit()})
+    if chosen:
+        queryset = photos_with_people(user=request.user, photos=queryset, person_ids=chosen)
+    photos = Paginator(queryset.prefetch_related("renders"), 24).get_page(request.GET.get("page"))
     renders = Render.objects.filter(owner=request.user).select_related("photo")[:12]
-    return render(request, "gallery/home.html", {"photos": photos, "renders": renders})
+    people = people_in_photos(user=request.user)
+    query = "".join(f"&person={p}" for p in chosen)
+    return render(
+        request,
+        "gallery/home.html",
+        {"photos": photos, "renders": renders, "people": people, "chosen": chosen, "people_query": query},
+    )
 
 
 @login_required

@@ -1,11 +1,20 @@
-"""People management (staff) and face corrections (photo owners), every edit written to the audit log.
+"""People: the staff directory and each user's own people, faces named and corrected by their owners.
 
+Whose answer counts where:
+
+* A face's owner names, confirms, corrects and rejects faces on *their* photos only; a naming
+  makes the face ``confirmed``, a reference for that owner's identification and nobody else's
+  (see :mod:`faces.services.identify`). Naming with a new name creates one of the owner's people.
+* Staff manage the directory (people with no owner): enrollment, rename, merge, hide, delete.
+  Nothing a normal user does changes the directory; a face a user *shared* (consent, off by
+  default) may be enrolled into it by staff.
 * A merge moves the source's faces and enrollment photos to the target and keeps the source row
   (``merged_into``) so :func:`event_undo` can move exactly those back. People seen together in
-  one photo are different people, so such a merge is refused.
-* Deleting a person erases their faces (rows, embeddings, crop files) and enrollment photos, and
-  the people merged into them; the audit log keeps the name and counts, never biometric data.
-* Confirmations and corrections make a face *confirmed*; automatic runs never change those.
+  one photo are different people, so such a merge is refused. Only people of one owner merge.
+* Deleting a person unlinks the faces on users' photos (they become unknown) and erases the
+  directory's enrollment photos and faces; the audit log keeps names and counts, never vectors.
+* Every edit is an audit event owned by whose people it was about; namings, "not this person",
+  renames and merges can be undone.
 """
 
 from __future__ import annotations
@@ -13,12 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from faces import conf
 from faces.models import (
     Assignment,
     EventAction,
@@ -32,42 +42,69 @@ from faces.models import (
     UploadPurpose,
 )
 from faces.services.identify import FaceQuery, identify, threshold_for
+from faces.services.reidentify import reidentification_create
 from faces.services.scans import face_enroll, face_scan_create, upload_create
 from gallery.imaging import UploadError
 
 
-def _event(action: str, actor, person: Person | None, other: Person | None = None, **details: object) -> PeopleEvent:  # type: ignore[no-untyped-def]
+def log_event(
+    action: str,
+    actor,
+    person: Person | None,
+    other: Person | None = None,
+    *,
+    owner_id: int | None = -1,
+    **details: object,
+) -> PeopleEvent:  # type: ignore[no-untyped-def]
+    """Log an edit; ``owner_id`` defaults to the person's owner (None: a directory event)."""
+    if owner_id == -1:
+        owner_id = person.owner_id if person is not None else None
     return PeopleEvent.objects.create(
         action=action,
+        owner_id=owner_id,
         actor=actor if getattr(actor, "pk", None) else None,
         person=person,
         other=other,
         person_name=person.name if person else "",
         other_name=other.name if other else "",
         details=details,
-    )
+    )  # fmt: skip
 
 
-def active_people():  # type: ignore[no-untyped-def]
+def active_people() -> QuerySet[Person]:
     """People that exist in their own right (not merged into someone)."""
     return Person.objects.filter(merged_into__isnull=True)
+
+
+def directory_people() -> QuerySet[Person]:
+    return active_people().filter(owner__isnull=True)
+
+
+def reidentify_for_person(person: Person, embedder: str | None = None, reason: str = "") -> None:
+    """``person`` gained references: queue a pass over the faces that may now be theirs."""
+    reidentification_create(owner_id=person.owner_id, embedder=embedder or conf.embedder_name(), reason=reason)
 
 
 # --- staff: the people database ---------------------------------------------------------------
 
 
 @transaction.atomic
-def person_create(*, name: str, actor, notes: str = "") -> Person:  # type: ignore[no-untyped-def]
+def person_create(*, name: str, actor, notes: str = "", owner=None) -> Person:  # type: ignore[no-untyped-def]
+    """A directory entry (``owner`` None, staff only) or one of ``owner``'s people."""
     name = name.strip()
     if not name:
         raise ValidationError("A person needs a name.")
-    person = Person.objects.create(name=name[:200], notes=notes, created_by=actor)
-    _event(EventAction.CREATE, actor, person)
+    if owner is None and not getattr(actor, "is_staff", False) and actor is not None:
+        raise PermissionDenied("Only staff add people to the directory.")
+    person = Person.objects.create(name=name[:200], notes=notes, created_by=actor, owner=owner)
+    log_event(EventAction.CREATE, actor, person)
     return person
 
 
 def person_enroll(*, person: Person, files: Iterable[UploadedFile], actor) -> tuple[list[FaceScan], list[str]]:  # type: ignore[no-untyped-def]
-    """Store enrollment photos of ``person`` and queue a scan of each; returns (scans, errors)."""
+    """Store enrollment photos of directory ``person`` and queue a scan of each; returns (scans, errors)."""
+    if not person.in_directory:
+        raise ValidationError("Only directory people are enrolled from photos; name your people on your photos.")
     scans, errors = [], []
     for file in files:
         try:
@@ -100,14 +137,16 @@ def person_update(
         old = person.name
         person.name = name.strip()[:200]
         person.save(update_fields=["name", "updated"])
-        _event(EventAction.RENAME, actor, person, old=old, new=person.name)
+        log_event(EventAction.RENAME, actor, person, old=old, new=person.name)
+    if hidden is False and person.hidden:
+        reidentify_for_person(person, reason="shown again")
     if notes is not None and notes != person.notes:
         person.notes = notes
         person.save(update_fields=["notes", "updated"])
     if hidden is not None and hidden != person.hidden:
         person.hidden = hidden
         person.save(update_fields=["hidden", "updated"])
-        _event(EventAction.HIDE if hidden else EventAction.UNHIDE, actor, person)
+        log_event(EventAction.HIDE if hidden else EventAction.UNHIDE, actor, person)
     return person
 
 
@@ -128,6 +167,8 @@ def person_merge(*, source: Person, target: Person, actor) -> PeopleEvent:  # ty
         raise ValidationError("A person cannot be merged into themselves.")
     if source.merged_into_id or target.merged_into_id:
         raise ValidationError("One of these people was already merged into someone else.")
+    if source.owner_id != target.owner_id:
+        raise ValidationError("Only people of the same list can be merged.")
     together = photos_together(source, target)
     if together:
         raise ValidationError(
@@ -149,15 +190,25 @@ def person_merge(*, source: Person, target: Person, actor) -> PeopleEvent:  # ty
     Suggestion.objects.filter(
         status=SuggestionStatus.OPEN, kind="merge", person_a__in=[source, target], person_b__in=[source, target]
     ).update(status=SuggestionStatus.ACCEPTED, decided=timezone.now())
-    return _event(EventAction.MERGE, actor, target, source, faces=face_ids, uploads=upload_ids, rejections_added=added)
+    Person.objects.filter(directory_person=source).update(directory_person=target)
+    reidentify_for_person(target, reason="merge")
+    return log_event(
+        EventAction.MERGE, actor, target, source, faces=face_ids, uploads=upload_ids, rejections_added=added
+    )
 
 
 @transaction.atomic
 def event_undo(*, event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-untyped-def]
-    """Undo a merge (the moved faces and photos go back, the source person returns) or a rename."""
+    """Undo a merge (the moved faces and photos go back, the source person returns), a rename, a
+    naming (the face gets its previous name back) or a "not this person" (the rejection goes)."""
     event = PeopleEvent.objects.select_for_update().get(pk=event.pk)
     if event.undone is not None:
         raise ValidationError("This change was already undone.")
+    if event.action in (EventAction.REASSIGN, EventAction.REJECT, EventAction.CONFIRM):
+        undo = _face_event_undo(event, actor)
+        event.undone = timezone.now()
+        event.save(update_fields=["undone"])
+        return undo
     if event.person is None:
         raise ValidationError("The person this change was about has been deleted since.")
     if event.action == EventAction.RENAME:
@@ -165,7 +216,9 @@ def event_undo(*, event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-
         if person.name == event.details.get("new"):
             person.name = event.details.get("old", person.name)
             person.save(update_fields=["name", "updated"])
-        undo = _event(EventAction.RENAME, actor, person, old=event.details.get("new"), new=person.name, undoes=event.pk)
+        undo = log_event(
+            EventAction.RENAME, actor, person, old=event.details.get("new"), new=person.name, undoes=event.pk
+        )
     elif event.action == EventAction.MERGE:
         target, source = event.person, event.other
         if source is None:
@@ -178,9 +231,9 @@ def event_undo(*, event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-
         Face.rejected.through.objects.filter(face_id__in=details.get("rejections_added", []), person=target).delete()
         source.merged_into = None
         source.save(update_fields=["merged_into", "updated"])
-        undo = _event(EventAction.UNMERGE, actor, target, source, undoes=event.pk)
+        undo = log_event(EventAction.UNMERGE, actor, target, source, undoes=event.pk)
     else:
-        raise ValidationError("Only merges and renames can be undone.")
+        raise ValidationError("Only merges, renames, namings and rejections can be undone.")
     event.undone = timezone.now()
     event.save(update_fields=["undone"])
     return undo
@@ -188,23 +241,33 @@ def event_undo(*, event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-
 
 @transaction.atomic
 def person_delete(*, person: Person, actor) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """Erase ``person``: faces, embeddings, crops, enrollment photos, and people merged into them.
+    """Delete ``person`` and the people merged into them.
 
-    Files go after commit through the ``post_delete`` receivers. Returns what was erased.
+    Faces on users' photos are *unlinked* (they become unknown, and stay); the directory's
+    enrollment photos go with their faces, embeddings and crops (files after commit, through
+    the ``post_delete`` receivers). Returns what was done.
     """
     ids = [person.pk]
     frontier = [person.pk]
     while frontier:
         frontier = list(Person.objects.filter(merged_into_id__in=frontier).values_list("id", flat=True))
         ids.extend(frontier)
-    faces, _ = Face.objects.filter(person_id__in=ids).delete()
-    photos = Upload.objects.filter(person_id__in=ids).count()
-    Upload.objects.filter(person_id__in=ids).delete()  # with the bystander faces on them
-    name = person.name
+    uploads = Upload.objects.filter(person_id__in=ids)
+    photos = uploads.count()
+    enrolled, _ = Face.objects.filter(upload__in=uploads).delete()
+    uploads.delete()  # with the bystander faces on them
+    unlinked = Face.objects.filter(person_id__in=ids).update(
+        person=None, assignment=Assignment.NONE, distance=None, suggestion=None, updated=timezone.now()
+    )
+    name, owner_id = person.name, person.owner_id
     Person.objects.filter(id__in=ids).delete()
-    counts = {"faces": faces, "photos": photos, "people": len(ids)}
+    counts = {"faces": enrolled, "unlinked": unlinked, "photos": photos, "people": len(ids)}
     PeopleEvent.objects.create(
-        action=EventAction.DELETE, actor=actor if getattr(actor, "pk", None) else None, person_name=name, details=counts
+        action=EventAction.DELETE,
+        owner_id=owner_id,
+        actor=actor if getattr(actor, "pk", None) else None,
+        person_name=name,
+        details=counts,
     )
     return counts
 
@@ -218,33 +281,41 @@ def people_delete(*, people: Iterable[Person], actor) -> int:  # type: ignore[no
     return count
 
 
-def people_with_counts():  # type: ignore[no-untyped-def]
-    return active_people().annotate(face_count=Count("faces", distinct=True))
+# --- photo owners: name, confirm, correct, "not this person" --------------------------------
 
 
-# --- photo owners: confirm, correct, "not this person" ----------------------------------------
-
-
-def _check_assignable(person: Person) -> None:
+def _check_assignable(person: Person, face: Face) -> None:
     if person.merged_into_id is not None:
         raise ValidationError(f"{person.name} was merged into {person.merged_into}.")
+    if person.owner_id is not None and person.owner_id != face.owner_id:
+        # Services are called with objects the caller may see; this is the last line of defence.
+        raise PermissionDenied("This person is not one of the photo owner's people.")
+
+
+def _face_state(face: Face) -> dict[str, object]:
+    return {"person": face.person_id, "assignment": face.assignment, "distance": face.distance}
 
 
 @transaction.atomic
 def face_confirm(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
+    """The owner says the name is right: the face becomes a reference for the owner's photos."""
     if face.person is None:
         raise ValidationError("There is no name to confirm on this face.")
+    _check_assignable(face.person, face)
+    before = _face_state(face)
     face.assignment = Assignment.CONFIRMED
     face.assigned_by = actor
     face.save(update_fields=["assignment", "assigned_by", "updated"])
-    _event(EventAction.CONFIRM, actor, face.person, face=face.pk)
+    log_event(EventAction.CONFIRM, actor, face.person, owner_id=face.owner_id, face=face.pk, before=before)
+    reidentification_create(owner_id=face.owner_id, embedder=face.embedder, reason="confirmation")
     return face
 
 
 @transaction.atomic
 def face_assign(*, face: Face, person: Person, actor) -> Face:  # type: ignore[no-untyped-def]
-    """Name ``face`` as ``person`` (a correction): confirmed, and kept by later automatic runs."""
-    _check_assignable(person)
+    """Name ``face`` as ``person`` (one of the owner's people or a directory entry): confirmed,
+    kept by later automatic runs, and a reference for the owner's photos only."""
+    _check_assignable(person, face)
     source = {"photo_id": face.photo_id} if face.photo_id else {"upload_id": face.upload_id}
     clash = Face.objects.filter(person=person, **source).exclude(pk=face.pk).first()
     if clash is not None:
@@ -253,6 +324,7 @@ def face_assign(*, face: Face, person: Person, actor) -> Face:  # type: ignore[n
         clash.person, clash.assignment, clash.distance = None, Assignment.NONE, None
         clash.save(update_fields=["person", "assignment", "distance", "updated"])
     previous = face.person
+    before = _face_state(face)
     face.person = person
     face.assignment = Assignment.CONFIRMED
     face.distance = None
@@ -260,26 +332,72 @@ def face_assign(*, face: Face, person: Person, actor) -> Face:  # type: ignore[n
     face.suggestion = None
     face.save(update_fields=["person", "assignment", "distance", "assigned_by", "suggestion", "updated"])
     face.rejected.remove(person)
-    _event(EventAction.REASSIGN, actor, person, previous, face=face.pk)
+    if person.cover_id is None and face.crop and person.owner_id == face.owner_id:
+        Person.objects.filter(pk=person.pk).update(cover=face)
+    log_event(EventAction.REASSIGN, actor, person, previous, owner_id=face.owner_id, face=face.pk, before=before)
+    reidentification_create(owner_id=face.owner_id, embedder=face.embedder, reason="naming")
     return face
 
 
 @transaction.atomic
+def face_name(*, face: Face, name: str, actor) -> Face:  # type: ignore[no-untyped-def]
+    """ "Who is this?" with a typed name: the owner's person of that name, else a visible directory
+    entry of that name, else a new person of the owner's — one tap, no staff needed."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("Type a name.")
+    owner = face.owner
+    person = person_by_name(name, user=owner)
+    if person is None:
+        person = person_create(name=name, actor=actor, owner=owner)
+    return face_assign(face=face, person=person, actor=actor)
+
+
+@transaction.atomic
 def face_reject(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
-    """ "Not this person": remember it for good, then look for the next candidate (SQL only)."""
+    """ "Not this person": remembered for this face (the owner's word, nobody else's), then the
+    next candidate is looked for (SQL only)."""
     person = face.person
     if person is None:
         raise ValidationError("This face has no name to reject.")
+    before = _face_state(face)
     face.rejected.add(person)
     face.person, face.assignment, face.distance, face.assigned_by = None, Assignment.NONE, None, actor
     face.save(update_fields=["person", "assignment", "distance", "assigned_by", "updated"])
-    _event(EventAction.REJECT, actor, person, face=face.pk)
+    log_event(EventAction.REJECT, actor, person, owner_id=face.owner_id, face=face.pk, before=before)
     reidentify(face)
     return face
 
 
+def _face_event_undo(event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-untyped-def]
+    """Put a face back as it was before a naming, confirmation or rejection."""
+    face = Face.objects.filter(pk=event.details.get("face")).first()
+    if face is None:
+        raise ValidationError("That face no longer exists.")
+    before = event.details.get("before") or {}
+    if event.action == EventAction.REJECT and event.person_id is not None:
+        face.rejected.remove(event.person_id)
+    person_id = before.get("person")
+    if person_id is not None and not Person.objects.filter(pk=person_id, merged_into__isnull=True).exists():
+        person_id = None  # that person is gone since: the face goes back to unknown
+    if person_id is not None:
+        # The restored name must not clash with another kept face of the photo.
+        source = {"photo_id": face.photo_id} if face.photo_id else {"upload_id": face.upload_id}
+        others = Face.objects.filter(person_id=person_id, **source).exclude(pk=face.pk)
+        if others.filter(assignment__in=Assignment.kept()).exists():
+            person_id = None
+        else:
+            others.update(person=None, assignment=Assignment.NONE, distance=None, updated=timezone.now())
+    face.person_id = person_id
+    face.assignment = str(before.get("assignment") or "") if person_id is not None else Assignment.NONE
+    face.distance = before.get("distance") if person_id is not None else None  # type: ignore[assignment]
+    face.assigned_by = actor
+    face.save(update_fields=["person", "assignment", "distance", "assigned_by", "updated"])
+    return log_event(EventAction.UNDO, actor, face.person, owner_id=event.owner_id, face=face.pk, undoes=event.pk)
+
+
 def reidentify(face: Face) -> None:
-    """Identify one face again against the references (after a rejection), keeping the photo rule."""
+    """Identify one face again against its owner's references (after a rejection), keeping the photo rule."""
     if face.embedding is None:
         return
     source = {"photo_id": face.photo_id} if face.photo_id else {"upload_id": face.upload_id}
@@ -289,7 +407,7 @@ def reidentify(face: Face) -> None:
     rejected = set(face.rejected.values_list("id", flat=True))
     threshold = threshold_for(face.embedder).value
     query = FaceQuery(face.pk, np.asarray(face.embedding, dtype=np.float32), rejected)
-    match = identify([query], embedder=face.embedder, threshold=threshold, taken=taken)[face.pk]
+    match = identify([query], embedder=face.embedder, threshold=threshold, taken=taken, owner_id=face.owner_id)[face.pk]
     if match is not None:
         face.person_id = match.person_id
         face.assignment = Assignment.AUTO if match.sure else Assignment.SUGGESTED
@@ -297,6 +415,48 @@ def reidentify(face: Face) -> None:
         face.save(update_fields=["person", "assignment", "distance", "updated"])
 
 
-def person_by_name(name: str) -> Person | None:
-    """The visible person called ``name`` (case-insensitive), for owners typing a correction."""
-    return active_people().filter(hidden=False, name__iexact=name.strip()).order_by("id").first()
+def person_by_name(name: str, *, user) -> Person | None:  # type: ignore[no-untyped-def]
+    """The person ``user`` means by ``name`` (case-insensitive): their own first, then the directory."""
+    visible = active_people().visible_to(user).filter(name__iexact=name.strip())  # type: ignore[attr-defined]
+    return (
+        visible.filter(owner=user).order_by("id").first() or visible.filter(owner__isnull=True).order_by("id").first()
+    )
+
+
+def people_of(user) -> QuerySet[Person]:  # type: ignore[no-untyped-def]
+    """``user``'s own people with their photo counts (hidden ones included; pages filter)."""
+    return (
+        active_people()
+        .filter(owner=user)
+        .annotate(photo_count=Count("faces__photo", filter=Q(faces__owner=user), distinct=True))
+        .select_related("cover", "directory_person")
+        .order_by("name", "id")
+    )
+
+
+def people_in_photos(*, user) -> list[Person]:
+    """Everyone named in ``user``'s photos (their people and directory people), for the gallery's
+    people filter."""
+    ids = (
+        Face.objects.filter(owner=user, photo__isnull=False, person__isnull=False)
+        .exclude(assignment=Assignment.SUGGESTED)
+        .values_list("person_id", flat=True)
+        .distinct()
+    )
+    return list(active_people().visible_to(user).filter(id__in=ids, hidden=False).order_by("name", "id"))  # type: ignore[attr-defined]
+
+
+def photos_with_people(*, user, photos, person_ids: Iterable[int]):  # type: ignore[no-untyped-def]
+    """``photos`` (a queryset of ``user``'s photos) narrowed to those where *every* one of
+    ``person_ids`` is named (suggestions do not count). Ids the user cannot see match nothing."""
+    visible = set(active_people().visible_to(user).filter(id__in=list(person_ids)).values_list("id", flat=True))  # type: ignore[attr-defined]
+    wanted = set(person_ids)
+    if wanted - visible:
+        return photos.none()
+    for person_id in sorted(wanted):
+        photos = photos.filter(
+            id__in=Face.objects.filter(owner=user, person_id=person_id, photo__isnull=False)
+            .exclude(assignment=Assignment.SUGGESTED)
+            .values("photo_id")
+        )
+    return photos

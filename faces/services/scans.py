@@ -22,7 +22,17 @@ from django.utils import timezone
 from PIL import Image
 
 from faces import conf, engines
-from faces.models import Assignment, EventAction, Face, FaceScan, PeopleEvent, Person, Upload, UploadPurpose
+from faces.models import (
+    Assignment,
+    EventAction,
+    Face,
+    FaceScan,
+    FaceSettings,
+    PeopleEvent,
+    Person,
+    Upload,
+    UploadPurpose,
+)
 from faces.services.identify import FaceQuery, identify, threshold_for
 from gallery.imaging import encode, read_upload
 from ml.faces.align import crop_thumbnail
@@ -57,14 +67,23 @@ def upload_create(
     return upload
 
 
+class RecognitionOff(Exception):
+    user_message = "Face recognition is turned off for your account (Faces → Settings)."
+
+
 def face_scan_create(*, photo=None, upload: Upload | None = None, owner=None) -> FaceScan:  # type: ignore[no-untyped-def]
     """Enqueue detection + identification of a gallery ``photo`` (or a faces ``upload``).
 
     Idempotent while a scan of the same source is queued or running: that scan is returned.
-    The job is enqueued when the surrounding transaction commits.
+    The job is enqueued when the surrounding transaction commits. Raises :class:`RecognitionOff`
+    for a photo or identification upload of a user who turned face recognition off.
     """
     if (photo is None) == (upload is None):
         raise ValueError("give exactly one of photo or upload")
+    source_owner = photo.owner_id if photo is not None else upload.owner_id  # type: ignore[union-attr]
+    enrollment = upload is not None and upload.purpose == UploadPurpose.ENROLL
+    if not enrollment and not FaceSettings.recognition_on(source_owner):
+        raise RecognitionOff()
     source = {"photo": photo} if photo is not None else {"upload": upload}
     FaceScan.reap_stale(after=jobs.stale_after())  # a scan whose worker died is not "active"
     active = FaceScan.objects.filter(status__in=ACTIVE, **source).first()
@@ -218,7 +237,7 @@ def identify_source_faces(scan: FaceScan, faces: list[Face]) -> float:
     queries = [
         FaceQuery(f.pk, np.asarray(f.embedding, dtype=np.float32), rejected.get(f.pk, set())) for f in open_faces
     ]
-    matches = identify(queries, embedder=scan.embedder, threshold=threshold, taken=taken)
+    matches = identify(queries, embedder=scan.embedder, threshold=threshold, taken=taken, owner_id=scan.owner_id)
     for face in open_faces:
         match = matches.get(face.pk)
         if match is None:
@@ -297,6 +316,8 @@ def face_scans_process(scan_ids: list[int]) -> dict[int, Exception]:
         for pk in scan_ids:
             if pk not in scans:  # deleted meanwhile (with its photo): nothing left to do
                 continue
+            if _recognition_turned_off(scans[pk]):
+                continue
             try:
                 images[pk] = _open_source(scans[pk])
             except Exception as exc:  # noqa: BLE001 - whatever it is, it is this photo's failure only: its scan reports it
@@ -322,6 +343,17 @@ def face_scans_process(scan_ids: list[int]) -> dict[int, Exception]:
     return errors
 
 
+def _recognition_turned_off(scan: FaceScan) -> bool:
+    """Cancel a user's scan if they turned face recognition off after it was queued: compute nothing."""
+    enrollment = scan.upload_id is not None and scan.upload.purpose == UploadPurpose.ENROLL  # type: ignore[union-attr]
+    if enrollment or FaceSettings.recognition_on(scan.owner_id):
+        return False
+    FaceScan.objects.filter(pk=scan.pk, status=TaskStatus.RUNNING).update(
+        status=TaskStatus.CANCELLED, notice=RecognitionOff.user_message, finished_at=timezone.now()
+    )
+    return True
+
+
 def _finish_scan(scan: FaceScan, image: Image.Image, detections: list[Detection]) -> None:
     with transaction.atomic():
         faces = store_detections(scan, image, detections)
@@ -330,6 +362,11 @@ def _finish_scan(scan: FaceScan, image: Image.Image, detections: list[Detection]
             notice = enroll_source_faces(scan, faces)
         else:
             threshold = identify_source_faces(scan, faces)
+            if scan.photo_id:
+                # Group this photo's unknown faces with the owner's (suggestions, no button).
+                from faces.services.clusters import unknown_faces_group
+
+                unknown_faces_group(owner_id=scan.owner_id, face_ids=[f.pk for f in faces], embedder=scan.embedder)
             if scan.upload_id and not conf.keep_upload_embeddings():
                 # A one-off identification: keep the answer, not the biometric vectors.
                 Face.objects.filter(upload_id=scan.upload_id).update(embedding=None)
@@ -356,4 +393,8 @@ def face_enroll(*, face: Face, person: Person, actor) -> Face:  # type: ignore[n
     PeopleEvent.objects.create(
         action=EventAction.ENROLL, actor=actor, person=person, person_name=person.name, details={"face": face.pk}
     )
+    # A new directory reference: every owner's unconfirmed faces may now be this person.
+    from faces.services.reidentify import reidentification_create
+
+    reidentification_create(owner_id=None, embedder=face.embedder, reason="enrollment")
     return face

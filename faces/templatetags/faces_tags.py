@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
-from faces.models import Assignment, Face, FaceScan
+from faces.models import Assignment, EventAction, Face, FaceScan, PeopleEvent
 from faces.services.people import active_people
 
 register = template.Library()
@@ -40,15 +40,23 @@ def photo_faces(context: template.Context, photo) -> dict[str, Any]:  # type: ig
         return {"visible": False}
     faces = list(Face.objects.filter(photo=photo).select_related("person").order_by("x1", "id"))
     scan = FaceScan.objects.filter(photo=photo).order_by("-created", "-id").first()
-    names = sorted(
-        set(Face.objects.filter(owner=user, person__isnull=False).values_list("person__name", flat=True))
-        | (set(active_people().filter(hidden=False).values_list("name", flat=True)) if user.is_staff else set())
-    )
+    # The names this user can pick: their own people and the directory's visible ones.
+    names = sorted(set(active_people().visible_to(user).filter(hidden=False).values_list("name", flat=True)))  # type: ignore[attr-defined]
+    entries = face_entries(faces, photo.width, photo.height)
+    # The last naming or "not this person" of each face can be undone right here.
+    undo: dict[int, PeopleEvent] = {}
+    for event in PeopleEvent.objects.filter(
+        owner=user, undone__isnull=True, action__in=[EventAction.REASSIGN, EventAction.REJECT],
+        details__face__in=[f.pk for f in faces],
+    ).order_by("id"):  # fmt: skip
+        undo[int(event.details["face"])] = event
+    for entry in entries:
+        entry["undo"] = undo.get(entry["face"].pk)
     return {
         "visible": True,
         "photo": photo,
         "image_url": reverse("faces:photo_image", args=[photo.pk]),
-        "entries": face_entries(faces, photo.width, photo.height),
+        "entries": entries,
         "scan": scan,
         "scan_url": reverse("faces:scan_status", args=[scan.pk]) if scan else "",
         "rescan_url": reverse("faces:photo_scan", args=[photo.pk]),

@@ -116,10 +116,10 @@ def _user_pages(account) -> list[str]:  # type: ignore[no-untyped-def]
     ]  # fmt: skip
 
 
-STAFF_PAGES = ["/faces/people/", "/faces/history/", "/faces/suggestions/", "/faces/thresholds/"]
+STAFF_PAGES = ["/faces/directory/", "/faces/history/", "/faces/suggestions/", "/faces/thresholds/"]
 VISITOR_PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password_reset/", "/no-such-page/"]
 # The pages a person meets most: checked with axe-core on a phone and on a desktop.
-AXE_PAGES = {"/", "/upload/", "/renders/", "/faces/", "/accounts/login/", "/faces/people/"}
+AXE_PAGES = {"/", "/upload/", "/renders/", "/faces/", "/accounts/login/", "/faces/people/", "/faces/directory/"}
 
 
 def _axe(page) -> list[str]:  # type: ignore[no-untyped-def]
@@ -167,7 +167,7 @@ def test_every_page_fits_a_phone_keeps_names_off_other_faces_and_passes_axe(
     problems += _walk(browser, live_server, None, ["/"], DESKTOP, shots, "visitor", axe_pages=AXE_PAGES)
     problems += _walk(browser, live_server, user.username, _user_pages(account), PHONE, shots, "user",
                       axe_pages=AXE_PAGES)  # fmt: skip
-    problems += _walk(browser, live_server, staff_user.username, [*STAFF_PAGES, f"/faces/people/{account['person'].pk}/"],
+    problems += _walk(browser, live_server, staff_user.username, [*STAFF_PAGES, f"/faces/directory/{account['person'].pk}/"],
                       PHONE, shots, "staff", axe_pages=AXE_PAGES)  # fmt: skip
     main = ["/", f"/photos/{account['photo'].pk}/", f"/photos/{account['crowd'].pk}/", "/renders/", "/faces/"]
     problems += _walk(browser, live_server, user.username, main, DESKTOP, shots, "user", axe_pages=AXE_PAGES)

@@ -60,3 +60,26 @@ def test_other_embedders_rows_are_not_compared(user):
     _fill(user, n=50, dim=512, embedder="facenet-vggface2")
     assert nearest(np.ones(128, np.float32), "dlib-resnet-v1", 5) == []
     assert len(nearest(np.ones(512, np.float32), "facenet-vggface2", 5)) == 5
+
+
+def test_owner_scoped_search_uses_the_directory_index_and_only_the_callers_confirmations(user, other_user):
+    from faces.models import Face
+
+    vectors = _fill(user, n=300)  # the directory: enrolled faces
+    photo_face = Face.objects.filter(assignment="enrolled").first()
+    person = photo_face.person
+    # Two users confirmed a face each, right on top of the query vector.
+    query = vectors[0] * -1.0
+    mine = Face.objects.create(owner=user, upload=photo_face.upload, x1=0, y1=0, x2=1, y2=1, score=1,
+                               embedding=query, embedder="dlib-resnet-v1", person=person, assignment="confirmed")  # fmt: skip
+    theirs = Face.objects.create(owner=other_user, upload=photo_face.upload, x1=0, y1=0, x2=1, y2=1, score=1,
+                                 embedding=query, embedder="dlib-resnet-v1", person=person, assignment="confirmed")  # fmt: skip
+    plan = explain_nearest("dlib-resnet-v1", owner_id=user.pk)
+    assert "face_emb_dlib_resnet_v1_hnsw" in plan, plan
+    found_mine = nearest(query, "dlib-resnet-v1", 3, owner_id=user.pk)
+    found_theirs = nearest(query, "dlib-resnet-v1", 3, owner_id=other_user.pk)
+    directory_only = nearest(query, "dlib-resnet-v1", 3)
+    assert found_mine[0].face_id == mine.pk and theirs.pk not in {n.face_id for n in found_mine}
+    assert found_theirs[0].face_id == theirs.pk and mine.pk not in {n.face_id for n in found_theirs}
+    assert {mine.pk, theirs.pk}.isdisjoint(n.face_id for n in directory_only)
+    assert [n.face_id for n in found_mine[1:]] == [n.face_id for n in directory_only[:2]]

@@ -66,22 +66,27 @@ def test_people_seen_together_in_a_photo_are_not_merged(staff_user, user, obama_
         person_merge(source=biden, target=obama, actor=staff_user)
 
 
-def test_deleting_a_person_erases_faces_embeddings_crops_and_photos(
+def test_deleting_a_person_erases_enrollment_photos_and_unlinks_users_faces(
     staff_user, user, obama_biden, faces_dir, scan_photo, client, run_worker
 ):
     obama, biden = obama_biden
     photo = scan_photo(user, faces_dir / "barack_obama" / "4.jpg")  # a user's photo identified as Obama
-    assert Face.objects.get(photo=photo).person == obama
-    faces = list(obama.faces.all())
-    files = _files_of(faces, obama.uploads.all())
+    users_face = Face.objects.get(photo=photo)
+    assert users_face.person == obama
+    enrolled = list(obama.faces.filter(assignment="enrolled"))
+    files = _files_of(enrolled, obama.uploads.all())
     client.force_login(staff_user)
-    response = client.post(f"/faces/people/{obama.pk}/delete/")
+    response = client.post(f"/faces/directory/{obama.pk}/delete/")
     assert response.status_code == 302
     assert not Person.objects.filter(pk=obama.pk).exists()
-    assert not Face.objects.filter(pk__in=[f.pk for f in faces]).exists()
+    assert not Face.objects.filter(pk__in=[f.pk for f in enrolled]).exists()
     assert not Upload.objects.filter(person_id=obama.pk).exists()
     assert not any(default_storage.exists(n) for n in files)
-    assert PeopleEvent.objects.filter(action="delete", person_name="Barack Obama").exists()
+    users_face.refresh_from_db()  # the user's face stays, unknown, with its crop
+    assert users_face.person is None and users_face.assignment == Assignment.NONE
+    assert default_storage.exists(users_face.crop.name)
+    event = PeopleEvent.objects.get(action="delete", person_name="Barack Obama")
+    assert event.details["unlinked"] == 1 and event.owner is None
     assert Person.objects.filter(pk=biden.pk).exists() and biden.faces.count() == 2
     # Scanning again does not bring Obama back: the face comes back unknown.
     from faces.services import face_scan_create

@@ -29,7 +29,7 @@ def test_patching_a_person_that_a_concurrent_request_deletes_is_a_404(api_client
     thread.start()
     assert deleting.wait(10)
     api_client.force_authenticate(staff_user)
-    response = api_client.patch(f"/api/v1/people/{person.pk}/", {"name": "Ada L."}, format="json")
+    response = api_client.patch(f"/api/v1/directory/{person.pk}/", {"name": "Ada L."}, format="json")
     done.set()
     thread.join()
     assert response.status_code == 404, response.content

@@ -10,8 +10,8 @@ from faces.models import Face, FaceScan
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-STAFF_PAGES = ["/faces/people/", "/faces/history/", "/faces/suggestions/", "/faces/thresholds/"]
-STAFF_API = ["/api/v1/people/", "/api/v1/people-history/", "/api/v1/suggestions/"]
+STAFF_PAGES = ["/faces/directory/", "/faces/history/", "/faces/suggestions/", "/faces/thresholds/"]
+STAFF_API = ["/api/v1/directory/"]
 
 
 @pytest.fixture
@@ -28,7 +28,8 @@ def test_people_pages_and_endpoints_refuse_normal_users(client, user, staff_user
     api_client.force_authenticate(user)
     for url in STAFF_API:
         assert api_client.get(url).status_code == 403, url
-    assert api_client.post("/api/v1/people/", {"name": "X"}).status_code == 403
+    assert api_client.post("/api/v1/directory/", {"name": "X"}).status_code == 403
+    assert api_client.post("/api/v1/people/", {"name": "X"}).status_code == 405  # people are made by naming faces
     client.force_login(staff_user)
     for url in STAFF_PAGES:
         assert client.get(url).status_code == 200, url

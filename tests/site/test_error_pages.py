@@ -59,7 +59,7 @@ def test_a_failing_view_shows_our_500_page(user, settings, debug):
 
 def test_staff_pages_refuse_normal_users_with_our_403_page(client, user):
     client.force_login(user)
-    for url in ("/faces/people/", "/faces/thresholds/", "/admin/media/photo/1"):
+    for url in ("/faces/directory/", "/faces/thresholds/", "/admin/media/photo/1"):
         response = client.get(url)
         assert response.status_code == 403, url
         assert b"for the site's staff only" in response.content
@@ -76,7 +76,7 @@ def test_the_admin_and_job_dashboard_refuse_normal_users_with_our_page(client, u
 
 
 def test_visitors_to_a_staff_page_go_to_our_log_in_page(client):
-    response = client.get("/faces/people/")
+    response = client.get("/faces/directory/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
     response = client.get("/admin/", follow=True)
     assert response.redirect_chain[-1][0].startswith("/accounts/login/?next=")
