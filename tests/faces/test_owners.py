@@ -16,8 +16,10 @@ def _main_face(photo):  # type: ignore[no-untyped-def]
 
 
 def _results(photos):  # type: ignore[no-untyped-def]
+    # Distances to 6 places: a rescan may embed the photo in a batch with others, which moves the
+    # float32 sums by ~1e-7 without changing anything a user could see.
     return {
-        f.pk: (f.person.name if f.person else None, f.assignment, f.distance)
+        f.pk: (f.person.name if f.person else None, f.assignment, None if f.distance is None else round(f.distance, 6))
         for p in photos
         for f in Face.objects.filter(photo=p).select_related("person")
     }
