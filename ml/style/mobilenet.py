@@ -148,6 +148,11 @@ class MobileNetV2Features(nn.Module):
             raise ValueError(f"{self.name} has no layer {layer!r}; known: {', '.join(RELU6_LAYERS)}")
         return [u.scope for u in UNITS].index(layer)
 
+    def stride_of(self, layer: str) -> int:
+        """Downsampling factor of ``layer``'s output (2 at ``Conv``, 16 at ``expanded_conv_10/expand``)."""
+        self.index_of(layer)
+        return LAYER_STRIDE[layer]
+
     def _run(self, x: torch.Tensor, wanted: set[str], deepest: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         quantize = self.quantize_activations
         if quantize:
