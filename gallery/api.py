@@ -193,6 +193,7 @@ class GatysEstimateView(APIView):
             OpenApiParameter("quality", str),
             OpenApiParameter("size", int),
             OpenApiParameter("iterations", int),
+            OpenApiParameter("network", str, description="mobilenet-v2 (default) or vgg19"),
         ],
         responses=inline_serializer(
             "GatysEstimate",
@@ -202,15 +203,19 @@ class GatysEstimateView(APIView):
                 "size": serializers.IntegerField(),
                 "device": serializers.CharField(),
                 "notice": serializers.CharField(),
+                "network": serializers.CharField(),
+                "basis": serializers.CharField(),
             },
         ),
     )
     def get(self, request: Request) -> Response:
         photo = get_object_or_404(services.user_photos(request.user), pk=request.query_params.get("photo") or 0)
-        raw = {k: v for k, v in request.query_params.items() if k in ("quality", "size", "iterations", "optimizer")}
+        wanted = ("quality", "size", "iterations", "optimizer", "network", "style_layers", "content_layers", "layer_preset")
+        raw = {k: v for k, v in request.query_params.items() if k in wanted}
         try:
             plan = services.gatys_plan(photo=photo, params=options.parse("gatys", raw))
         except DjangoValidationError as exc:
             raise _as_api_error(exc) from exc
         body = {"seconds": round(plan.cost.seconds, 1), "peak_mib": round(plan.cost.peak_mib), "size": plan.params.size}
-        return Response({**body, "device": plan.device, "notice": plan.notice})
+        body.update(device=plan.device, notice=plan.notice, network=plan.params.network, basis=plan.basis)
+        return Response(body)

@@ -6,10 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from ml.style.gatys_params import DEFAULT_STYLE_LAYERS, GatysParams
-
-QUALITIES = ("draft", "standard", "best")
-VGG_LAYERS = tuple(f"conv{b}_{i}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for i in range(1, n + 1))
+from ml.style.gatys_params import DEFAULT_NETWORK, DEFAULT_STYLE_LAYERS, NETWORKS, QUALITIES, GatysParams
 
 # name: (type, min, max) for Gatys' advanced settings; None bounds are unbounded.
 GATYS_NUMBERS: dict[str, tuple[type, float | None, float | None]] = {
@@ -22,6 +19,8 @@ GATYS_NUMBERS: dict[str, tuple[type, float | None, float | None]] = {
     "seed": (int, 0, 2**31 - 1),
 }
 GATYS_CHOICES = {
+    "network": tuple(NETWORKS),
+    "layer_preset": ("gatys", "fine", "coarse", "deep-weighted"),
     "optimizer": ("lbfgs", "adam"),
     "init": ("content", "noise", "style"),
     "pooling": ("max", "avg"),
@@ -59,6 +58,7 @@ def parse(method: str, raw: dict[str, Any]) -> dict[str, Any]:
     if quality not in QUALITIES:
         raise ValidationError({"quality": f"Quality must be one of {', '.join(QUALITIES)}."})
     options["quality"] = quality
+    options["network"] = DEFAULT_NETWORK  # recorded on every render, so a later default change keeps its meaning
     for name, (kind, low, high) in GATYS_NUMBERS.items():
         if raw.get(name) not in (None, ""):
             options[name] = _number(raw[name], name, kind, low, high)
@@ -67,26 +67,33 @@ def parse(method: str, raw: dict[str, Any]) -> dict[str, Any]:
             if raw[name] not in allowed:
                 raise ValidationError({name: f"{name.capitalize()} must be one of {', '.join(allowed)}."})
             options[name] = raw[name]
+    spec = NETWORKS[options["network"]]
+    if options.get("pooling", "max") != "max" and not spec.has_pooling:
+        raise ValidationError({"pooling": f"{spec.name} has no pooling layers; pooling applies to vgg19 only."})
     for name in ("content_layers", "style_layers"):
         value = raw.get(name)
         if value in (None, "", []):
             continue
-        layers = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
-        unknown = [layer for layer in layers if layer not in VGG_LAYERS]
+        layers = [str(v).strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+        unknown = [str(layer) for layer in layers if layer not in spec.layers]
         if unknown or not layers:
-            raise ValidationError({name: f"Unknown VGG19 layer(s) {', '.join(unknown)}; use e.g. conv4_2."})
+            raise ValidationError(
+                {name: f"Unknown {spec.name} layer(s) {', '.join(unknown)}; valid layers: {', '.join(spec.layers)}."}
+            )
         options[name] = layers
     gatys_params(options)  # let the engine's own checks speak too
     return options
 
 
 def gatys_params(options: dict[str, Any]) -> GatysParams:
-    overrides = {k: v for k, v in options.items() if k != "quality"}
+    """The engine's parameters for stored options. Renders stored before networks existed ran on VGG19."""
+    overrides = {k: v for k, v in options.items() if k not in ("quality", "network", "run_seconds")}
     for name in ("content_layers", "style_layers"):
         if name in overrides:
             overrides[name] = tuple(overrides[name])
+    network = options.get("network", "vgg19")
     try:
-        return GatysParams.for_quality(options.get("quality", "standard"), **overrides)
+        return GatysParams.for_quality(options.get("quality", "standard"), network=network, **overrides)
     except ValueError as exc:
         raise ValidationError({"params": str(exc)}) from exc
 

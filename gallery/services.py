@@ -180,6 +180,7 @@ def render_create(
     clean = options.parse(method, params or {})
     render = Render(owner=owner, photo=photo, method=method, params=clean)
     if method == RenderMethod.GATYS:
+        _check_gatys_network(clean["network"])
         _fit_gatys(render, photo)
     with transaction.atomic():
         render.save()
@@ -208,6 +209,16 @@ def _check_blend(owner: Any, method: str, blend: Sequence[tuple[Style, float]]) 
         raise ValidationError({"styles": message})
 
 
+def _check_gatys_network(network: str) -> None:
+    from gallery.engines import gatys_available
+    from ml.style.gatys_params import NETWORKS
+
+    if not gatys_available(network)[0]:
+        # No server path here: this message reaches ordinary users (staff see the file on the page).
+        name = NETWORKS[network].label.split(" (")[0]
+        raise ValidationError({"network": f"{name} is not installed on this server; choose another network."})
+
+
 @dataclasses.dataclass(frozen=True)
 class GatysPlan:
     """What a Gatys render will really do on the style worker: its options, cost and device."""
@@ -216,14 +227,26 @@ class GatysPlan:
     cost: Estimate
     device: str
     notice: str = ""
+    basis: str = ""  # where the throughput figure comes from, in words
 
 
 def gatys_plan(*, photo: Photo, params: dict[str, Any]) -> GatysPlan:
-    """Estimate on the style worker's device; downscale until it fits ``STYLE_GATYS_MAX_SECONDS``, or refuse."""
-    from gallery.engines import device, worker_device
+    """Estimate on the style worker's device; downscale until it fits ``STYLE_GATYS_MAX_SECONDS``, or refuse.
 
-    label, flops = worker_device()
+    The time uses the throughput the worker measured for this loss network: from its recent
+    renders when there are any, else from a short run of the network when it started.
+    """
+    from gallery.engines import device, gatys_throughput, worker_device
+
     requested = plan = options.gatys_params(params)
+    label, flops = worker_device(plan.network)
+    measured = gatys_throughput(plan.network)
+    if measured and measured["source"] == "render":
+        basis = f"measured on this server's last {measured['runs']} render{'s' if measured['runs'] != 1 else ''}"
+    elif measured:
+        basis = "measured by a short test run when the worker started"
+    else:
+        basis = "a rough guess: no style worker has measured this network yet"
     size = (photo.width, photo.height)
     cost = estimate(plan, size, device(), flops=flops)
     while cost.seconds > settings.STYLE_GATYS_MAX_SECONDS and plan.size > 128:
@@ -234,7 +257,7 @@ def gatys_plan(*, photo: Photo, params: dict[str, Any]) -> GatysPlan:
             {"params": "This would take too long on this server even at 128 px; use fewer iterations."}
         )
     notice = f"Reduced to {plan.size} px so it finishes within the time limit." if plan.size < requested.size else ""
-    return GatysPlan(params=plan, cost=cost, device=label, notice=notice)
+    return GatysPlan(params=plan, cost=cost, device=label, notice=notice, basis=basis)
 
 
 def _fit_gatys(render: Render, photo: Photo) -> None:
@@ -275,7 +298,11 @@ def render_retry(*, render: Render) -> Render:
 def render_rerun(*, render: Render, params: dict[str, Any]) -> Render:
     """A new render of the same photo and styles with changed settings."""
     blend = [(rs.style, rs.weight) for rs in render.blend.select_related("style") if rs.style]
-    return render_create(owner=render.owner, photo=render.photo, method=render.method, blend=blend, params=params)
+    # Unchanged settings carry over (the loss network and layers of a Gatys render included).
+    kept = {k: v for k, v in render.params.items() if k != "run_seconds"}
+    return render_create(
+        owner=render.owner, photo=render.photo, method=render.method, blend=blend, params={**kept, **params}
+    )
 
 
 def render_delete(*, render: Render) -> None:

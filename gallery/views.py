@@ -54,7 +54,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
     photo = get_object_or_404(services.user_photos(request.user), pk=pk)
     styles = services.visible_styles(request.user)
-    gatys_ok, gatys_message = engines.gatys_available()
+    networks = engines.gatys_networks(staff=request.user.is_staff)
     return render(
         request,
         "gallery/photo.html",
@@ -65,8 +65,8 @@ def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "paintings": styles.filter(kind=StyleKind.IMAGE),
             "fast_models": styles.filter(kind=StyleKind.FAST),
             "qualities": options.QUALITIES,
-            "gatys_ok": gatys_ok,
-            "gatys_message": gatys_message,
+            "gatys_ok": any(n["ok"] for n in networks),
+            "gatys_networks": networks,
             "style_form": StyleUploadForm(),
         },
     )

@@ -24,6 +24,10 @@ from ml.style.imaging import scale_to
 
 # VGG19 features: channels per conv, "M" = pool. Names follow ml.style.vgg.
 _VGG19: list[int | str] = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]  # fmt: skip
+# Effective Gatys FLOP/s of each network relative to device_flops' dense 3×3 conv, measured on
+# this project's CPU machines (bench/style_bench.py): depthwise convs and the many small layers of
+# MobileNet-v2 reach a tenth of the dense rate. Used only until a worker has measured the network.
+_FALLBACK_EFFICIENCY = {"vgg19": 1.0, "mobilenet-v2": 0.1}
 _LBFGS_EVALS_PER_ITERATION = 1.25  # strong-Wolfe line search: mostly 1 evaluation, sometimes 2-3
 
 
@@ -132,7 +136,7 @@ def estimate(
     :func:`throughput_from_run` measures it, e.g. published by a worker); ``None`` times one
     convolution on ``device`` here (rough).
     """
-    throughput = flops or device_flops(str(torch.device(device)))
+    throughput = flops or device_flops(str(torch.device(device))) * _FALLBACK_EFFICIENCY[params.network]
     evals = _LBFGS_EVALS_PER_ITERATION if params.optimizer == "lbfgs" else 1.0
     seconds, peak = 0.0, 0
     for side, iterations in zip(params.level_sizes(), params.level_iterations(), strict=True):
