@@ -58,7 +58,7 @@
     const pooling = gatys.querySelector(".pooling-field");
     if (pooling) pooling.hidden = !d.pooling;
     const names = document.getElementById("layer-names");
-    if (names) names.textContent = "Layers of this network: " + d.layers;
+    if (names) names.textContent = d.layers;
     gatys.querySelectorAll(".network-note").forEach((n) => { n.hidden = !!n.dataset.ok && n.dataset.network !== network.value; });
   }
   if (network) { network.addEventListener("change", showNetwork); showNetwork(); }
