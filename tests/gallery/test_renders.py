@@ -387,3 +387,24 @@ def test_the_gatys_estimate_uses_the_workers_device_and_shows_a_downscale(user_a
     other = APIClient()
     other.force_authenticate(other_user)
     assert other.get(url).status_code == 404
+
+
+def test_only_staff_see_which_weights_file_is_missing_for_vgg19(
+    client, user, staff_user, content_jpeg, style_jpeg, settings, tmp_path, monkeypatch
+):
+    settings.STYLE_GATYS_RANDOM_WEIGHTS = False
+    monkeypatch.setenv("NSTSITE_WEIGHTS_DIR", str(tmp_path / "w"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "t"))
+    pages = {}
+    for person in (user, staff_user):
+        upload = SimpleUploadedFile("p.jpg", content_jpeg, content_type="image/jpeg")
+        photo, _ = services.photo_create(owner=person, upload=upload)
+        services.style_create(owner=person, upload=SimpleUploadedFile("s.jpg", style_jpeg, content_type="image/jpeg"))
+        client.force_login(person)
+        pages[person.username] = client.get(f"/photos/{photo.pk}/").content.decode()
+    ordinary, staff = pages[user.username], pages[staff_user.username]
+    assert "VGG19 is not installed on this server" in ordinary
+    assert "vgg19-dcbabe56.pth" not in ordinary and str(tmp_path) not in ordinary and "fetch_models" not in ordinary
+    assert "vgg19-dcbabe56.pth" in staff
+    for page in (ordinary, staff):  # Gatys itself stays available on the offline network
+        assert 'value="mobilenet-v2" selected' in page and "Start Gatys render</button>" in page
