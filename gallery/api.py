@@ -210,12 +210,25 @@ class GatysEstimateView(APIView):
     )
     def get(self, request: Request) -> Response:
         photo = get_object_or_404(services.user_photos(request.user), pk=request.query_params.get("photo") or 0)
-        wanted = ("quality", "size", "iterations", "optimizer", "network", "style_layers", "content_layers", "layer_preset")
+        wanted = (
+            "quality",
+            "size",
+            "iterations",
+            "optimizer",
+            "network",
+            "style_layers",
+            "content_layers",
+            "layer_preset",
+        )
         raw = {k: v for k, v in request.query_params.items() if k in wanted}
         try:
             plan = services.gatys_plan(photo=photo, params=options.parse("gatys", raw))
         except DjangoValidationError as exc:
             raise _as_api_error(exc) from exc
-        body = {"seconds": round(plan.cost.seconds, 1), "peak_mib": round(plan.cost.peak_mib), "size": plan.params.size}
+        body: dict[str, Any] = {
+            "seconds": round(plan.cost.seconds, 1),
+            "peak_mib": round(plan.cost.peak_mib),
+            "size": plan.params.size,
+        }
         body.update(device=plan.device, notice=plan.notice, network=plan.params.network, basis=plan.basis)
         return Response(body)

@@ -123,9 +123,7 @@ def _run_gatys(render: Render, content: Image.Image, blend: list[tuple[Style, fl
         return None
     if last and last[-1].elapsed > 0:
         # What this render really cost is the next estimate's throughput for this network.
-        flops = throughput_from_run(
-            params, content.size, iterations_done=last[-1].iteration, seconds=last[-1].elapsed
-        )
+        flops = throughput_from_run(params, content.size, iterations_done=last[-1].iteration, seconds=last[-1].elapsed)
         engines.gatys_throughput_record(params.network, flops, source="render")
     return image
 

@@ -159,8 +159,8 @@ class MobileNetV2Features(nn.Module):
             x = _fake_quant(x, 1 / 255, -128)  # the graph's input QuantizeLinear
         out: dict[str, torch.Tensor] = {}
         block_input = x
-        for index, conv in enumerate(self.convs):
-            scope = conv.unit.scope
+        for index, (unit, conv) in enumerate(zip(UNITS, self.convs, strict=True)):
+            scope = unit.scope
             if scope.endswith("/expand") or (scope.endswith("/depthwise") and scope.startswith("expanded_conv/")):
                 block_input = x
             x = conv(x, quantize)

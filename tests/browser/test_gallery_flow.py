@@ -100,7 +100,9 @@ def test_a_gatys_draft_renders_through_the_page_on_the_offline_network(
     settings.STYLE_GATYS_RANDOM_WEIGHTS = False
     monkeypatch.setenv("NSTSITE_WEIGHTS_DIR", str(tmp_path / "weights"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    photo, _ = services.photo_create(owner=user, upload=_upload("tubingen.jpg", testdata / "style/content/tubingen.jpg"))
+    photo, _ = services.photo_create(
+        owner=user, upload=_upload("tubingen.jpg", testdata / "style/content/tubingen.jpg")
+    )
     services.style_create(owner=user, upload=_upload("starry.jpg", testdata / "style/styles/starry_night.jpg"))
     shots = artifacts / "gallery"
     shots.mkdir(exist_ok=True)

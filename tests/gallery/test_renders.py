@@ -239,7 +239,7 @@ def test_vgg19_without_its_weights_is_refused_without_showing_server_paths(
 
 
 def test_a_gatys_render_too_big_for_the_worker_is_downscaled_with_a_notice(user, photo, painting, settings):
-    from gallery import engines, options
+    from gallery import options
     from ml.style.estimate import estimate
 
     full = estimate(options.gatys_params(options.parse("gatys", {"quality": "best"})), (photo.width, photo.height))

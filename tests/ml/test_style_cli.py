@@ -59,7 +59,16 @@ def test_gatys_draft_runs_offline_on_mobilenet_without_any_weights_directory(
 
 def test_gatys_names_the_networks_layers_when_one_is_unknown(testdata: Path, tmp_path, capsys):
     photo = testdata / "style" / "content" / "sailboat.jpg"
-    argv = ["gatys", str(photo), "--style-image", str(photo), "--style-layers", "conv1_1", "-o", str(tmp_path / "g.png")]
+    argv = [
+        "gatys",
+        str(photo),
+        "--style-image",
+        str(photo),
+        "--style-layers",
+        "conv1_1",
+        "-o",
+        str(tmp_path / "g.png"),
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "mobilenet-v2 has no layer(s) conv1_1" in err and "expanded_conv_10/expand" in err
