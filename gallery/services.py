@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from redis.exceptions import RedisError
 
 from gallery import imaging, options
-from gallery.models import Photo, Render, RenderMethod, RenderStyle, Style, StyleKind
+from gallery.models import Photo, Render, RenderMethod, RenderStyle, Style, StyleKind, StyleLab
 from ml.style.estimate import Estimate, estimate
 from ml.style.gatys_params import GatysParams
 from nstsite import jobs
@@ -85,10 +85,13 @@ def photo_delete(*, photo: Photo) -> None:
 
     photo_faces_delete(photo=photo)
     renders = list(photo.renders.all())
+    labs = list(photo.style_labs.all())
     with transaction.atomic():
         photo.delete()
     for render in renders:
         _delete_render_files(render)
+    for lab in labs:
+        _delete_lab_files(lab)
     _delete_files([photo])
 
 
@@ -315,3 +318,77 @@ def _delete_render_files(render: Render) -> None:
     for field in (render.result, render.preview):
         if field.name:
             field.storage.delete(field.name)
+
+
+# --- style lab -------------------------------------------------------------------------------
+
+
+def style_lab_create(
+    *, owner: Any, photo: Photo, style: Style, network: str = "", cell_size: int | None = None,
+    iterations: int | None = None,
+) -> StyleLab:  # fmt: skip
+    """Queue a grid of small Gatys renders of ``photo`` in ``style`` across α/β and style depth."""
+    from ml.style.gatys_params import DEFAULT_NETWORK, NETWORKS
+    from ml.style.lab import lab_cells
+
+    if photo.owner_id != owner.pk:
+        raise ValidationError({"photo": "Unknown photo."})
+    _check_blend(owner, RenderMethod.GATYS, [(style, 1.0)])
+    network = network or DEFAULT_NETWORK
+    if network not in NETWORKS:
+        raise ValidationError({"network": f"Choose one of: {', '.join(NETWORKS)}."})
+    _check_gatys_network(network)
+    cells = [
+        {"row": c.row, "column": c.column, "depth": c.depth, "ratio": c.ratio, "style_layers": list(c.style_layers),
+         "image": ""}
+        for c in lab_cells(network)
+    ]  # fmt: skip
+    lab = StyleLab(
+        owner=owner,
+        photo=photo,
+        style=style,
+        network=network,
+        cell_size=cell_size or settings.STYLE_LAB_CELL_SIZE,
+        iterations=iterations or settings.STYLE_LAB_ITERATIONS,
+        cells=cells,
+    )
+    with transaction.atomic():
+        lab.save()
+        from gallery.jobs import on_style_lab_failure, style_lab_run
+
+        jobs.enqueue(
+            "style", style_lab_run, StyleLab, lab.pk, on_failure=on_style_lab_failure,
+            job_timeout=settings.JOB_TIMEOUT_STYLE,
+        )  # fmt: skip
+    return lab
+
+
+def style_lab_pick(*, lab: StyleLab, index: int, quality: str = "standard") -> Render:
+    """A full-size Gatys render with one cell's settings (its α/β and style layers)."""
+    if not 0 <= index < len(lab.cells):
+        raise ValidationError({"cell": "Unknown cell."})
+    if lab.style is None:
+        raise ValidationError({"styles": "The painting of this lab was deleted."})
+    cell = lab.cells[index]
+    params = {
+        "quality": quality,
+        "network": lab.network,
+        "content_weight": 1.0,
+        "style_weight": 1.0 / float(cell["ratio"]),
+        "style_layers": list(cell["style_layers"]),
+    }
+    return render_create(owner=lab.owner, photo=lab.photo, method=RenderMethod.GATYS, blend=[(lab.style, 1.0)],
+                         params=params)  # fmt: skip
+
+
+def style_lab_delete(*, lab: StyleLab) -> None:
+    StyleLab.cancel(lab.pk)
+    lab.delete()
+    _delete_lab_files(lab)
+
+
+def _delete_lab_files(lab: StyleLab) -> None:
+    storage = lab.sheet.storage
+    for name in [lab.sheet.name, *(str(c.get("image") or "") for c in lab.cells)]:
+        if name:
+            storage.delete(name)

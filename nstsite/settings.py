@@ -306,7 +306,10 @@ STYLE_GATYS_RANDOM_WEIGHTS = env_bool("STYLE_GATYS_RANDOM_WEIGHTS", TESTING)
 # Gatys renders larger than this many seconds (the engine's estimate on the worker's device) are
 # downscaled until they fit, with a notice on the render.
 STYLE_GATYS_MAX_SECONDS = env_int("STYLE_GATYS_MAX_SECONDS", 1500)
-STYLE_MAX_SIDE = env_int("STYLE_MAX_SIDE", 2048)  # longest side of preset/arbitrary results
+STYLE_MAX_SIDE = env_int("STYLE_MAX_SIDE", 2048)
+# Style lab: 20 small Gatys renders per grid (5 style depths × 4 α/β); about a minute on 2 CPU cores.
+STYLE_LAB_CELL_SIZE = env_int("STYLE_LAB_CELL_SIZE", 160)
+STYLE_LAB_ITERATIONS = env_int("STYLE_LAB_ITERATIONS", 30)  # longest side of preset/arbitrary results
 
 # --- Faces (see faces/conf.py for how each is used) ---------------------------------------------
 
