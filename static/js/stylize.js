@@ -22,7 +22,7 @@
     sync();
   });
 
-  const gatys = panel.querySelector("[data-panel=gatys]");
+  const gatys = document.getElementById("gatys-form");
   const out = document.getElementById("estimate");
   let timer = null;
   function estimate() {

@@ -110,20 +110,21 @@ def test_a_gatys_draft_renders_through_the_page_on_the_offline_network(
     log_in(page, user.username)
     page.goto(f"/photos/{photo.pk}/")
     page.click("button[data-tab=gatys]")
-    panel = page.locator("[data-panel=gatys]")
+    panel = page.locator("#gatys-form")
     assert page.locator("#network").input_value() == "mobilenet-v2"
     assert page.locator("#network option[value=vgg19]").is_disabled()
     text = panel.inner_text()
     assert "VGG19 is not installed on this server" in text
     assert ".pth" not in text  # no file names or paths for ordinary users
     assert "fetch_models" not in text and str(tmp_path) not in text
-    assert page.locator("[data-panel=gatys] button[type=submit]").is_enabled()
+    assert page.locator("#gatys-start").is_enabled()
+    assert page.locator("#lab-start").is_visible()  # the style lab is offered beside it
     page.wait_for_function("document.getElementById('estimate').textContent.startsWith('About')")
-    page.click("[data-panel=gatys] summary")
+    page.click("#gatys-advanced > summary")
     page.fill("[name=size]", "128")
     page.fill("[name=iterations]", "8")
     page.screenshot(path=shots / "10-gatys-options.png", full_page=True)
-    page.click("[data-panel=gatys] button[type=submit]")
+    page.click("#gatys-start")
 
     page.wait_for_selector("#compare-slider", timeout=180_000)
     render = Render.objects.get()
