@@ -48,6 +48,7 @@ typecheck: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) bench/style_bench.py
+	$(PY) bench/gatys_networks_bench.py
 	$(PY) bench/faces_bench.py
 	$(PY) bench/identify_bench.py
 	$(PY) bench/upload_bench.py
