@@ -15,7 +15,10 @@ class MultipleFileField(forms.FileField):
     """Several files in one input; each is validated later by gallery.imaging (allowlist + full decode)."""
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+        kwargs.setdefault(
+            "widget",
+            MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}),
+        )
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):  # type: ignore[no-untyped-def]
@@ -25,7 +28,7 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-IMAGE_ATTRS = {"accept": "image/jpeg,image/png,image/webp"}
+IMAGE_ATTRS = {"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}
 
 
 class PersonForm(forms.Form):

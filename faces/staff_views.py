@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -38,6 +37,7 @@ from faces.models import (
 from faces.services.identify import explain_nearest
 from faces.services.people import active_people
 from faces.views import _serve
+from nstsite.errors import staff_member_required  # our log-in and 403 pages, not the admin's
 
 
 def _errors(request: HttpRequest, exc: ValidationError) -> None:
@@ -154,11 +154,11 @@ def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("faces:person", item.pk)
     target = form.cleaned_data["into"]
     try:
-        event = services.person_merge(source=item, target=target, actor=request.user)
+        services.person_merge(source=item, target=target, actor=request.user)
     except ValidationError as exc:
         _errors(request, exc)
         return redirect("faces:person", item.pk)
-    messages.success(request, f"Merged {item} into {target}. You can undo this in the history (event {event.pk}).")
+    messages.success(request, f"Merged {item} into {target}. You can undo this from the History page.")
     return redirect("faces:person", target.pk)
 
 

@@ -31,6 +31,7 @@ from gallery.serializers import (
 )
 from nstsite.auth import api_user
 from nstsite.jobs import stale_after
+from nstsite.models import ACTIVE
 from nstsite.rest import UploadThrottle
 
 
@@ -72,7 +73,12 @@ class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         except UploadError as exc:
             raise ValidationError({"images": [str(exc)]}) from exc
         data = [
-            {"photo": PhotoSerializer(p, context={"request": request}).data, "duplicate": not new} for p, new in results
+            {
+                "photo": PhotoSerializer(p, context={"request": request}).data,
+                "duplicate": not new,
+                "notice": p.upload_notice,
+            }
+            for p, new in results
         ]
         created = any(new for _, new in results)
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -129,7 +135,19 @@ class RenderViewSet(
             return Render.objects.none()
         queryset = Render.objects.filter(owner=api_user(self.request)).prefetch_related("blend__style")
         photo = self.request.query_params.get("photo")
+        if self.request.query_params.get("active") in ("1", "true"):
+            queryset = queryset.filter(status__in=ACTIVE)
         return queryset.filter(photo_id=photo) if photo and photo.isdigit() else queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("photo", int, description="only the renders of this photo"),
+            OpenApiParameter("active", bool, description="only queued and running renders"),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        Render.reap_stale(after=stale_after())
+        return super().list(request, *args, **kwargs)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         Render.reap_stale(after=stale_after())  # a dead worker's render turns failed when someone looks

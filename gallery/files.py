@@ -7,7 +7,7 @@ short-lived signed URL instead of streaming.
 
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
+from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
@@ -18,6 +18,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 
 from gallery.models import Photo, Render, Style, StyleLab
+from nstsite.errors import staff_member_required  # our log-in and 403 pages, not the admin's
 
 BINARY = extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY}, tags=["files"])
 
@@ -42,15 +43,29 @@ def serve(field: FieldFile, *, download_name: str | None = None) -> HttpResponse
 @api_view(["GET"])
 def photo_file(request: Request, pk: int) -> HttpResponseBase:
     photo = get_object_or_404(Photo, pk=pk, owner=request.user)
-    name = photo.image.name or ""
-    download = f"photo-{photo.pk}{name[name.rfind('.') :]}" if "download" in request.GET else None
-    return serve(photo.image, download_name=download)
+    return serve(photo.image, download_name=photo.download_name() if "download" in request.GET else None)
 
 
 @BINARY
 @api_view(["GET"])
 def photo_thumb(request: Request, pk: int) -> HttpResponseBase:
     return serve(get_object_or_404(Photo, pk=pk, owner=request.user).thumbnail)
+
+
+@BINARY
+@api_view(["GET"])
+def photo_preset_preview(request: Request, pk: int, preset_id: int) -> HttpResponseBase:
+    """One preset on one of your photos, small (see gallery/previews.py)."""
+    from gallery.previews import preview_name
+
+    photo = get_object_or_404(Photo, pk=pk, owner=request.user)
+    name = preview_name(photo, preset_id)
+    if not default_storage.exists(name):
+        raise Http404("Not rendered yet.")
+    response = FileResponse(default_storage.open(name, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @BINARY
@@ -69,15 +84,30 @@ def style_image(request: Request, pk: int) -> HttpResponseBase:
 @BINARY
 @api_view(["GET"])
 def render_file(request: Request, pk: int) -> HttpResponseBase:
-    render = get_object_or_404(Render, pk=pk, owner=request.user)
-    download = f"render-{render.pk}.jpg" if "download" in request.GET else None
-    return serve(render.result, download_name=download)
+    render = get_object_or_404(Render.objects.select_related("photo"), pk=pk, owner=request.user)
+    return serve(render.result, download_name=render.download_name() if "download" in request.GET else None)
 
 
 @BINARY
 @api_view(["GET"])
 def render_preview(request: Request, pk: int) -> HttpResponseBase:
     return serve(get_object_or_404(Render, pk=pk, owner=request.user).preview)
+
+
+def landing_image(request: HttpRequest, name: str) -> HttpResponseBase:
+    """A landing-page example picture: public, but only the names its manifest lists."""
+    from gallery.landing import examples
+
+    if not any(name in (item.get("before"), item.get("after")) for item in examples()):
+        raise Http404("No such example.")
+    try:
+        handle = default_storage.open(f"landing/{name}", "rb")
+    except FileNotFoundError:
+        raise Http404("File missing.") from None
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "public, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @staff_member_required

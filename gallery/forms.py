@@ -19,11 +19,17 @@ class UploadForm(forms.Form):
     """The no-JavaScript fallback of the upload page (the page itself uploads file by file)."""
 
     images = MultipleFileField(
-        widget=MultipleFileInput(attrs={"multiple": True, "accept": "image/jpeg,image/png,image/webp"}),
-        help_text="JPEG, PNG or WebP.",
+        widget=MultipleFileInput(
+            attrs={"multiple": True, "accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}
+        ),
+        help_text="JPEG, PNG, WebP or HEIC.",
     )
 
 
 class StyleUploadForm(forms.Form):
-    image = forms.FileField(widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}))
+    image = forms.FileField(
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}
+        )
+    )
     name = forms.CharField(max_length=120, required=False)

@@ -1,7 +1,9 @@
 """Upload validation and safe re-encoding, shared by every place that accepts an image.
 
-An upload is accepted for what it decodes as — JPEG, PNG or WebP, tried by Pillow with only
-those decoders — never for its name or content type. It is fully decoded (so truncation is
+An upload is accepted for what it decodes as — JPEG, PNG, WebP or HEIC/HEIF, tried by Pillow with
+only those decoders — never for its name or content type. HEIC is stored as JPEG. A photo above
+``UPLOAD_MAX_PIXELS`` (a 48 MP phone photo) is scaled down to the limit, with a notice; only one
+beyond ``UPLOAD_MAX_DECODE_PIXELS`` is refused. It is fully decoded (so truncation is
 caught), limited in bytes and pixels (decompression bombs are errors), turned upright from its
 EXIF orientation, and re-encoded without any metadata: GPS and camera data never reach storage.
 """
@@ -18,10 +20,14 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from PIL import Image
+from pillow_heif import register_heif_opener
 
 from ml.images import ImageError, open_image
 
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+register_heif_opener()  # adds Pillow's "HEIF" decoder; used only where a formats list names it
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")  # what we store
+DECODED_FORMATS = (*ACCEPTED_FORMATS, "HEIF")  # what we read; HEIF is stored as JPEG
 THUMBNAIL_SIDE = 480
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
@@ -37,6 +43,7 @@ class CleanImage:
     format: str  # the format it decoded as
     sha256: str  # of the bytes as uploaded
     taken_at: dt.datetime | None
+    notice: str = ""  # e.g. that the photo was scaled down to the pixel limit
 
 
 def read_upload(upload: UploadedFile | bytes, *, name: str = "") -> CleanImage:
@@ -48,13 +55,35 @@ def read_upload(upload: UploadedFile | bytes, *, name: str = "") -> CleanImage:
     if len(data) > settings.UPLOAD_MAX_BYTES:
         raise UploadError(f"{label} is larger than the {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB limit.")
     try:
-        image = open_image(data, formats=ACCEPTED_FORMATS, max_pixels=settings.UPLOAD_MAX_PIXELS)
-        with Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS)) as header:
+        image = open_image(data, formats=DECODED_FORMATS, max_pixels=settings.UPLOAD_MAX_DECODE_PIXELS)
+        with Image.open(io.BytesIO(data), formats=list(DECODED_FORMATS)) as header:
             fmt = header.format or "JPEG"
             taken_at = _taken_at(header)
     except ImageError as exc:
         raise UploadError(f"{label}: {exc} Upload a JPEG, PNG or WebP photo.") from exc
-    return CleanImage(image=image, format=fmt, sha256=hashlib.sha256(data).hexdigest(), taken_at=taken_at)
+    image, notice = _fit_pixel_limit(image, label)
+    return CleanImage(
+        image=image, format=fmt, sha256=hashlib.sha256(data).hexdigest(), taken_at=taken_at, notice=notice
+    )
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.0f}" if pixels >= 10_000_000 else f"{pixels / 1e6:.1f}"
+
+
+def _fit_pixel_limit(image: Image.Image, label: str) -> tuple[Image.Image, str]:
+    """Scale ``image`` down to at most ``UPLOAD_MAX_PIXELS`` (same aspect); say so when it was."""
+    limit = settings.UPLOAD_MAX_PIXELS
+    width, height = image.size
+    if width * height <= limit:
+        return image, ""
+    scale = (limit / (width * height)) ** 0.5
+    size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    notice = (
+        f"{label} was {width}×{height} ({_megapixels(width * height)} megapixels); it was scaled down to "
+        f"{size[0]}×{size[1]} to fit the {_megapixels(limit)} megapixel limit."
+    )
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0), notice
 
 
 def _read_limited(upload: UploadedFile) -> bytes:

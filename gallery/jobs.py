@@ -43,3 +43,38 @@ def presets_render_thumbnails() -> int:
         style.thumbnail.save("t.jpg", imaging.encode(image, "JPEG", quality=88), save=True)
         drawn += 1
     return drawn
+
+
+def landing_examples_run() -> int:
+    """Render the landing page's before/after examples; returns how many."""
+    from django.conf import settings
+
+    from gallery.landing import landing_examples_render, source_dir
+
+    folder = source_dir()
+    if folder is None:
+        return 0
+    return len(landing_examples_render(folder=folder, max_side=settings.LANDING_EXAMPLES_MAX_SIDE))
+
+
+def photo_previews_run(photo_id: int) -> int:
+    """Render the style picker's previews of every preset on one photo (gone photo: nothing)."""
+    from gallery.models import Photo
+    from gallery.previews import photo_previews_render
+
+    photo = Photo.objects.filter(pk=photo_id).first()
+    return photo_previews_render(photo=photo) if photo else 0
+
+
+def blend_preview_run(
+    photo_id: int, weights: dict[int, float], strength: float, preserve_color: bool, key: str
+) -> None:
+    """A small preview of a preset blend on one photo, kept in the cache for the picker to show."""
+    from gallery.models import Photo
+    from gallery.previews import blend_preview_render
+
+    photo = Photo.objects.filter(pk=photo_id).first()
+    if photo is not None:
+        # Job arguments travel as JSON-like data: preset ids may arrive as strings.
+        clean = {int(k): float(v) for k, v in weights.items()}
+        blend_preview_render(photo=photo, weights=clean, strength=strength, preserve_color=preserve_color, key=key)

@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.text import slugify
 
 from nstsite.models import BackgroundTask
 
@@ -52,6 +53,9 @@ class Photo(models.Model):
     taken_at = models.DateTimeField(null=True, blank=True, help_text="from EXIF DateTimeOriginal, when present")
     created = models.DateTimeField(auto_now_add=True)
 
+    # Not stored: what the upload that just created this photo should be told (set by photos_create).
+    upload_notice: str = ""
+
     class Meta:
         ordering = ["-created", "-id"]
         constraints = [models.UniqueConstraint(fields=["owner", "content_hash"], name="photo_unique_per_owner")]
@@ -65,6 +69,16 @@ class Photo(models.Model):
     @property
     def megapixels(self) -> float:
         return self.width * self.height / 1e6
+
+    @property
+    def slug(self) -> str:
+        """The upload's name as a file-name stem: "Tübingen 2.JPG" → "tubingen-2"."""
+        stem = PurePosixPath(self.original_name).stem if self.original_name else ""
+        return slugify(stem)[:60].strip("-") or f"photo-{self.pk}"
+
+    def download_name(self) -> str:
+        suffix = PurePosixPath(self.image.name or "").suffix.lower() or ".jpg"
+        return f"{self.slug}{suffix}"
 
 
 class StyleKind(models.TextChoices):
@@ -137,6 +151,14 @@ class Render(BackgroundTask):
     @property
     def style_names(self) -> str:
         return " + ".join(rs.style.name for rs in self.blend.select_related("style") if rs.style)
+
+    def download_name(self) -> str:
+        """``tubingen-starry-night.jpg``: the photo's name, then the styles (strongest first)."""
+        names = [slugify(rs.style.name) for rs in self.blend.select_related("style") if rs.style]
+        styles = "-".join(n for n in names[:2] if n) + ("-blend" if len(names) > 2 else "")
+        if self.method == RenderMethod.GATYS:
+            styles = f"{styles}-gatys" if styles else "gatys"
+        return f"{self.photo.slug}-{(styles or self.method)[:60].strip('-')}.jpg"
 
 
 class RenderStyle(models.Model):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from gallery.models import Photo, Render, RenderMethod, Style
+from gallery.progress import RenderProgress, renders_progress
 
 
 def _url(request: Any, name: str, pk: int) -> str:
@@ -34,13 +36,14 @@ class PhotoSerializer(serializers.ModelSerializer):
 
 class PhotoUploadSerializer(serializers.Serializer):
     images = serializers.ListField(
-        child=serializers.FileField(allow_empty_file=True), help_text="One or more JPEG, PNG or WebP files."
+        child=serializers.FileField(allow_empty_file=True), help_text="One or more JPEG, PNG, WebP or HEIC files."
     )
 
 
 class PhotoUploadResultSerializer(serializers.Serializer):
     photo = PhotoSerializer()
     duplicate = serializers.BooleanField(help_text="True when this file was already in the gallery.")
+    notice = serializers.CharField(help_text="e.g. that a photo above the pixel limit was scaled down; may be empty.")
 
 
 class StyleSerializer(serializers.ModelSerializer):
@@ -109,6 +112,8 @@ class RenderSerializer(serializers.ModelSerializer):
     status_url = serializers.SerializerMethodField()
     result_url = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
+    queue_position = serializers.SerializerMethodField(help_text="1 = next to start; null unless queued")
+    eta_seconds = serializers.SerializerMethodField(help_text="estimated seconds until finished; null once finished")
 
     class Meta:
         model = Render
@@ -124,6 +129,8 @@ class RenderSerializer(serializers.ModelSerializer):
             "error",
             "notice",
             "estimated_seconds",
+            "queue_position",
+            "eta_seconds",
             "device",
             "seed",
             "width",
@@ -148,6 +155,24 @@ class RenderSerializer(serializers.ModelSerializer):
 
     def get_result_url(self, render: Render) -> str | None:
         return _url(self.context.get("request"), "gallery:render-file", render.pk) if render.result else None
+
+    def _progress(self, render: Render) -> RenderProgress | None:
+        # Computed once per response for every render it holds (a list page is one query, not N).
+        context = cast("dict[str, Any]", self.context)  # the root serializer's own dict: shared by all rows
+        if "progress" not in context:
+            renders = self.instance if isinstance(self.instance, Iterable) else [render]
+            if self.parent is not None and isinstance(self.parent.instance, Iterable):
+                renders = self.parent.instance
+            context["progress"] = renders_progress(renders=list(renders))
+        return context["progress"].get(render.pk)
+
+    def get_queue_position(self, render: Render) -> int | None:
+        progress = self._progress(render)
+        return progress.position if progress else None
+
+    def get_eta_seconds(self, render: Render) -> float | None:
+        progress = self._progress(render)
+        return round(progress.eta_seconds, 1) if progress else None
 
     def get_preview_url(self, render: Render) -> str | None:
         return _url(self.context.get("request"), "gallery:render-preview", render.pk) if render.preview else None

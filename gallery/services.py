@@ -64,6 +64,7 @@ def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[
                 stored.append(photo)
                 photo.thumbnail.save("t.jpg", imaging.thumbnail(clean.image), save=False)
                 photo.save()
+                photo.upload_notice = clean.notice
                 results.append((photo, True))
                 if settings.FACES_DETECT_ON_UPLOAD:
                     from faces.services import face_scan_create
@@ -82,12 +83,15 @@ def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[
 def photo_delete(*, photo: Photo) -> None:
     """Delete a photo, its renders, its faces and every file they had."""
     from faces.services import photo_faces_delete
+    from gallery.previews import photo_previews_delete
 
     photo_faces_delete(photo=photo)
     renders = list(photo.renders.all())
     labs = list(photo.style_labs.all())
+    photo_pk = photo.pk
     with transaction.atomic():
         photo.delete()
+    photo_previews_delete(photo_pk=photo_pk)
     for render in renders:
         _delete_render_files(render)
     for lab in labs:
@@ -298,10 +302,15 @@ def render_retry(*, render: Render) -> Render:
     return render
 
 
-def render_rerun(*, render: Render, params: dict[str, Any]) -> Render:
-    """A new render of the same photo and styles with changed settings."""
-    blend = [(rs.style, rs.weight) for rs in render.blend.select_related("style") if rs.style]
-    # Unchanged settings carry over (the loss network and layers of a Gatys render included).
+def render_rerun(
+    *, render: Render, params: dict[str, Any], blend: Sequence[tuple[Style, float]] | None = None
+) -> Render:
+    """A new render of the same photo and method with changed settings (and blend, when given).
+
+    Settings the request does not name carry over (the loss network and layers of a Gatys render included).
+    """
+    if blend is None:
+        blend = [(rs.style, rs.weight) for rs in render.blend.select_related("style") if rs.style]
     kept = {k: v for k, v in render.params.items() if k != "run_seconds"}
     return render_create(
         owner=render.owner, photo=render.photo, method=render.method, blend=blend, params={**kept, **params}

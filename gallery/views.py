@@ -9,21 +9,26 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from gallery import engines, options, services
+from gallery import engines, options, previews, services
 from gallery.forms import StyleUploadForm, UploadForm
 from gallery.imaging import UploadError
 from gallery.models import Render, RenderMethod, Style, StyleKind, StyleLab
+from gallery.progress import renders_progress
 from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.jobs import stale_after
+from nstsite.models import ACTIVE
 
 
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return render(request, "landing.html")
+        from gallery.landing import examples
+
+        return render(request, "landing.html", {"examples": examples()})
     photos = Paginator(services.user_photos(request.user).prefetch_related("renders"), 24).get_page(
         request.GET.get("page")
     )
@@ -45,6 +50,9 @@ def upload(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Uploaded {new} photo{'s' if new != 1 else ''}.")
             if dupes:
                 messages.info(request, f"{dupes} {'were' if dupes > 1 else 'was'} already in your gallery.")
+            for photo, _ in results:
+                if photo.upload_notice:
+                    messages.warning(request, photo.upload_notice)
             return redirect("home")
     limits = {"max_mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024), "max_files": settings.UPLOAD_MAX_FILES}
     return render(request, "gallery/upload.html", {"form": form, **limits})
@@ -53,6 +61,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @login_required
 def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
     photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    previews_ready = previews.photo_previews_ensure(photo=photo)  # queues a job at most; never renders here
     styles = services.visible_styles(request.user)
     networks = engines.gatys_networks(staff=request.user.is_staff)
     return render(
@@ -68,8 +77,45 @@ def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "gatys_ok": any(n["ok"] for n in networks),
             "gatys_networks": networks,
             "style_form": StyleUploadForm(),
+            "previews_ready": previews_ready,
         },
     )
+
+
+@login_required
+def photo_previews(request: HttpRequest, pk: int) -> JsonResponse:
+    """Whether the style picker's previews of this photo are ready (the page polls this)."""
+    photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    return JsonResponse({"ready": previews.previews_ready(photo)})
+
+
+@login_required
+@require_POST
+def blend_preview(request: HttpRequest, pk: int) -> JsonResponse:
+    """Ask for a small preview of the stylize form's preset blend; poll the URL it answers."""
+    photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    try:
+        blend = _blend_from_post(request, RenderMethod.PRESET)
+        weights = {s.preset_id: w for s, w in blend if s.kind == StyleKind.PRESET and s.preset_id is not None}
+        strength = float(cast(str, request.POST.get("strength") or 1))
+        key, ready = previews.blend_preview_request(
+            photo=photo, weights=weights, strength=strength, preserve_color=bool(request.POST.get("preserve_color"))
+        )
+    except (ValueError, ValidationError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    url = reverse("gallery:photo-blend-preview-image", args=[photo.pk, key])
+    return JsonResponse({"ready": ready, "url": url})
+
+
+@login_required
+def blend_preview_image(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    data = previews.blend_preview_bytes(photo=photo, key=key)
+    if data is None:
+        return HttpResponse(status=204)  # not drawn yet: the page asks again
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @login_required
@@ -129,7 +175,47 @@ def _params(request: HttpRequest) -> dict[str, Any]:
 def render_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     Render.reap_stale(after=stale_after())
     item = get_object_or_404(Render.objects.filter(owner=request.user).select_related("photo"), pk=pk)
-    return render(request, "gallery/render.html", {"render": item, "qualities": options.QUALITIES})
+    blend = [rs for rs in item.blend.select_related("style") if rs.style]
+    total = sum(rs.weight for rs in blend) or 1.0
+    context = {
+        "render": item,
+        "qualities": options.QUALITIES,
+        "blend": [{"style": rs.style, "weight": rs.weight, "share": round(100 * rs.weight / total)} for rs in blend],
+        "choices": [
+            {"name": name, "options": [(c, item.params.get(name) == c) for c in allowed]}
+            for name, allowed in options.GATYS_CHOICES.items()
+        ],
+        "sizes": [(side, item.params.get("max_side") == side) for side in (1024, 512, 2048)],
+        # The original's options as form values (floats as typed: 1e6, not 1000000.0).
+        "values": {
+            key: ",".join(value)
+            if isinstance(value, list)
+            else format(value, "g")
+            if isinstance(value, float)
+            else value
+            for key, value in item.params.items()
+        },
+    }
+    return render(request, "gallery/render.html", context)
+
+
+@login_required
+def renders_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """All my renders: what is running or waiting (place in line, time left), and each photo's
+    variants side by side with the original."""
+    Render.reap_stale(after=stale_after())
+    mine = Render.objects.filter(owner=request.user)
+    active = list(mine.filter(status__in=ACTIVE).select_related("photo").prefetch_related("blend__style"))
+    photos = services.user_photos(request.user).filter(renders__isnull=False).distinct()
+    chosen = request.GET.get("photo", "")
+    if chosen.isdigit():
+        photos = photos.filter(pk=int(chosen))
+    page = Paginator(photos, 6).get_page(request.GET.get("page"))
+    renders = mine.filter(photo__in=list(page)).prefetch_related("blend__style")
+    groups = [(photo, [r for r in renders if r.photo_id == photo.pk]) for photo in page]
+    progress = renders_progress(renders=active)
+    rows = [(r, progress.get(r.pk)) for r in active]
+    return render(request, "gallery/renders.html", {"active": rows, "groups": groups, "page": page})
 
 
 @login_required
@@ -146,7 +232,10 @@ def render_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> Ht
             services.render_retry(render=item)
             messages.info(request, "Queued again.")
         elif action == "rerun":
-            item = services.render_rerun(render=item, params=_params(request))
+            # The re-run form carries the original blend's weights; other methods keep their style.
+            changes = any(key.startswith("weight_") for key in request.POST)
+            blend = _blend_from_post(request, item.method) if changes else None
+            item = services.render_rerun(render=item, params=_params(request), blend=blend)
             messages.success(request, "Started a new render with your changes.")
         elif action == "delete":
             photo = item.photo

@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Our 404/500 pages in DEBUG mode too, except for staff (see nstsite/errors.py).
+    "nstsite.errors.BrandedErrorsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -161,6 +163,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+CSRF_FAILURE_VIEW = "nstsite.errors.csrf_failure"  # our 403 page ("reload and try again"), also in DEBUG
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -214,7 +217,10 @@ STORAGES = {
 # --- Uploads ---------------------------------------------------------------------------------
 
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
-UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)  # larger photos are scaled down to this
+# Larger than this is refused outright (a decompression bomb, not a photo). Pillow itself refuses
+# images above ~89 MP (its bomb check) unless Image.MAX_IMAGE_PIXELS is raised.
+UPLOAD_MAX_DECODE_PIXELS = env_int("UPLOAD_MAX_DECODE_PIXELS", 89_000_000)
 UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20)
 DATA_UPLOAD_MAX_NUMBER_FILES = 100
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -306,14 +312,18 @@ STYLE_GATYS_RANDOM_WEIGHTS = env_bool("STYLE_GATYS_RANDOM_WEIGHTS", TESTING)
 # Gatys renders larger than this many seconds (the engine's estimate on the worker's device) are
 # downscaled until they fit, with a notice on the render.
 STYLE_GATYS_MAX_SECONDS = env_int("STYLE_GATYS_MAX_SECONDS", 1500)
-STYLE_MAX_SIDE = env_int("STYLE_MAX_SIDE", 2048)
+STYLE_MAX_SIDE = env_int("STYLE_MAX_SIDE", 2048)  # longest side of preset/arbitrary results
+# Pictures for the landing page's before/after examples (style/content, style/styles inside), rendered
+# once by a worker at first start; by default the project's local test data (see gallery/landing.py).
+LANDING_EXAMPLES_DIR = env_str("LANDING_EXAMPLES_DIR", str(BASE_DIR.parent / "shared" / "testdata"))
+LANDING_EXAMPLES_MAX_SIDE = env_int("LANDING_EXAMPLES_MAX_SIDE", 640)
 # Style lab: 20 small Gatys renders per grid (5 style depths × 4 α/β); about a minute on 2 CPU cores.
 STYLE_LAB_CELL_SIZE = env_int("STYLE_LAB_CELL_SIZE", 160)
-STYLE_LAB_ITERATIONS = env_int("STYLE_LAB_ITERATIONS", 30)  # longest side of preset/arbitrary results
+STYLE_LAB_ITERATIONS = env_int("STYLE_LAB_ITERATIONS", 30)
 
 # --- Faces (see faces/conf.py for how each is used) ---------------------------------------------
 
-FACES_EMBEDDER = env_str("FACES_EMBEDDER", "dlib-resnet-v1")
+FACES_EMBEDDER = env_str("FACES_EMBEDDER", "facenet-casia-webface")
 FACES_DEVICE = env_str("FACES_DEVICE")  # empty: NSTSITE_DEVICE / automatic
 FACES_TARGET_FAR = float(env_str("FACES_TARGET_FAR", "0.001"))
 FACES_KNN = env_int("FACES_KNN", 5)  # nearest reference faces that vote

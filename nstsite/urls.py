@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gallery import files as gallery_files
 from gallery import views as gallery_views
-from nstsite import api, health
+from nstsite import api, errors, health
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", api.TokenView.as_view(), name="api-token"),
@@ -22,6 +22,9 @@ urlpatterns = [
     path("faces/", include("faces.urls")),
     path("accounts/", include("nstsite.accounts.urls")),
     path("admin/media/<str:kind>/<int:pk>", gallery_files.admin_media, name="admin-media"),
+    # The admin and django-rq send people without staff rights to the admin's log-in form; ours
+    # answers instead: our log-in page for visitors, our 403 page for signed-in non-staff.
+    path("admin/login/", errors.admin_login, name="admin-login"),
     path("admin/rq/", include("django_rq.urls")),  # django-rq's views are staff_member_required
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
@@ -29,3 +32,7 @@ urlpatterns = [
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
     path("healthz", health.healthz, name="healthz"),
 ]
+
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error

@@ -57,6 +57,7 @@ def photo_faces(context: template.Context, photo) -> dict[str, Any]:  # type: ig
         "csrf_token": context.get("csrf_token"),
         "editable": True,
         "datalist_id": f"faces-names-{photo.pk}",
+        "show_numbers": user.is_staff,  # distances and thresholds are for staff; users get words
     }
 
 
@@ -64,10 +65,12 @@ def photo_faces(context: template.Context, photo) -> dict[str, Any]:  # type: ig
 def upload_faces(context: template.Context, scan: FaceScan) -> dict[str, Any]:
     """Boxes and names over a one-off identification upload (read-only)."""
     upload = scan.upload
+    user = context.get("user")
     faces = list(Face.objects.filter(upload=upload).select_related("person").order_by("x1", "id"))
     return {
         "scan": scan,
         "image_url": reverse("faces:upload_image", args=[upload.pk]),  # type: ignore[union-attr]
         "entries": face_entries(faces, upload.width, upload.height),  # type: ignore[union-attr]
         "scan_url": reverse("faces:scan_status", args=[scan.pk]),
+        "show_numbers": bool(user and user.is_staff),
     }

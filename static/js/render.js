@@ -38,3 +38,18 @@
   }
   poll();
 })();
+
+// Re-run form: each blend slider's share of the whole, in percent, as it moves.
+(function () {
+  const form = document.getElementById("rerun");
+  if (!form) return;
+  const sliders = Array.from(form.querySelectorAll(".blend input[type=range]"));
+  const update = () => {
+    const total = sliders.reduce((sum, s) => sum + parseFloat(s.value), 0);
+    sliders.forEach((s) => {
+      const out = form.querySelector("output[data-for='" + s.name + "']");
+      if (out) out.textContent = total > 0 ? Math.round((100 * parseFloat(s.value)) / total) + "%" : "0%";
+    });
+  };
+  sliders.forEach((s) => s.addEventListener("input", update));
+})();

@@ -42,6 +42,12 @@
         link.href = "/photos/" + item.photo.id + "/";
         link.textContent = item.duplicate ? "already in your gallery" : "uploaded";
         state.appendChild(link);
+        if (item.notice) {
+          const note = document.createElement("small");
+          note.className = "notice";
+          note.textContent = " " + item.notice;
+          state.appendChild(note);
+        }
       } else {
         li.classList.add("failed");
         const err = body.error || {};

@@ -81,7 +81,7 @@ def test_the_pages_work_on_a_phone(browser, live_server, user, artifacts):
     log_in(page, user.username)
     page.goto("/upload/")
     assert page.locator(".nav").is_hidden()  # collapsed behind the menu button
-    page.click(".nav-toggle-label")
+    page.click("#nav-button")
     assert page.locator(".nav").is_visible()
     page.screenshot(path=artifacts / "gallery-phone-menu.png")
     context.close()

@@ -24,7 +24,7 @@ def scanned(staff_user, user, faces_dir, group_dir, enroll, scan_photo):  # type
 def test_people_pages_and_endpoints_refuse_normal_users(client, user, staff_user, api_client):
     client.force_login(user)
     for url in STAFF_PAGES:
-        assert client.get(url).status_code == 302, url  # to the admin login
+        assert client.get(url).status_code == 403, url  # our "staff only" page, not the admin's log-in
     api_client.force_authenticate(user)
     for url in STAFF_API:
         assert api_client.get(url).status_code == 403, url

@@ -97,9 +97,11 @@ class Command(BaseCommand):
         )
 
     def _enqueue_startup_jobs(self) -> None:
+        from gallery.landing import landing_examples_ensure
         from gallery.services import presets_ensure_thumbnails
 
         presets_ensure_thumbnails()
+        landing_examples_ensure()
 
     def _web_command(self, host: str, port: int, threads: int) -> list[str]:
         return [
