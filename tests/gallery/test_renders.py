@@ -180,7 +180,7 @@ def test_a_gatys_render_reports_progress_and_can_be_cancelled(user, photo, paint
 
 
 def test_a_gatys_render_runs_on_the_offline_network_by_default_and_measures_its_speed(
-    user, photo, painting, queues, run_worker
+    client, user, photo, painting, queues, run_worker
 ):
     from gallery import engines
 
@@ -198,6 +198,9 @@ def test_a_gatys_render_runs_on_the_offline_network_by_default_and_measures_its_
     assert render.seed == 5
     measured = engines.gatys_throughput("mobilenet-v2")
     assert measured is not None and measured["source"] == "render" and measured["flops"] > 0
+    client.force_login(user)
+    page = client.get(f"/renders/{render.pk}/")  # its page, with the re-run form, shows
+    assert page.status_code == 200 and "on mobilenet-v2" in page.content.decode()
 
 
 def test_a_gatys_render_on_vgg19_labels_random_weights(user, photo, painting, queues, run_worker):
