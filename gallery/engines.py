@@ -6,6 +6,7 @@ import functools
 from typing import Any
 
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from ml.device import describe, pick_device
 from ml.style.gatys_params import DEFAULT_NETWORK, NETWORKS
@@ -64,9 +65,12 @@ def worker_device(network: str | None = None) -> tuple[str, float | None]:
     """``(label, effective FLOP/s of network)`` as the style worker published them; this process's device otherwise."""
     from django.core.cache import cache
 
-    published = cache.get(_WORKER_DEVICE_KEY)
+    try:
+        published = cache.get(_WORKER_DEVICE_KEY)
+        measured = gatys_throughput(network) if network else None
+    except RedisError:  # Redis down: estimate for this process's device rather than fail the request
+        published, measured = None, None
     label = published["label"] if published else device_label()
-    measured = gatys_throughput(network) if network else None
     return label, (measured["flops"] if measured else None)
 
 

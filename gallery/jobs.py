@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from gallery.models import Render, StyleLab
-from nstsite.jobs import current_worker_name, handle_failure, heartbeat
+from nstsite.jobs import TaskKind, current_worker_name, handle_failure, heartbeat, register
 
 
 def render_run(render_id: int) -> None:
@@ -78,3 +78,10 @@ def blend_preview_run(
         # Job arguments travel as JSON-like data: preset ids may arrive as strings.
         clean = {int(k): float(v) for k, v in weights.items()}
         blend_preview_render(photo=photo, weights=clean, strength=strength, preserve_color=preserve_color, key=key)
+
+
+# The reconciler restarts a queued render whose job the queue lost (nstsite.jobs.reconcile).
+RENDERS = register(TaskKind(Render, "style", render_run, on_render_failure, timeout_setting="JOB_TIMEOUT_STYLE"))
+STYLE_LABS = register(
+    TaskKind(StyleLab, "style", style_lab_run, on_style_lab_failure, timeout_setting="JOB_TIMEOUT_STYLE")
+)
