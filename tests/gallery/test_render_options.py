@@ -114,7 +114,7 @@ def test_the_web_form_refuses_the_same_bad_numbers(client, user, photo, painting
 def test_good_options_still_work_on_both_paths(user_api, client, user, photo, painting, preset, queues, settings):
     settings.STYLE_GATYS_MAX_SECONDS = 10**6
     body = {"photo": photo.pk, "method": "gatys", "styles": [{"style": painting.pk}],
-            "params": {"quality": "draft", "iterations": 3, "size": 64, "content_weight": 1.5,
+            "params": {"quality": "draft", "network": "vgg19", "iterations": 3, "size": 64, "content_weight": 1.5,
                        "content_layers": ["conv4_2"], "style_layers": "conv1_1,conv2_1", "seed": 7}}  # fmt: skip
     response = user_api.post("/api/v1/renders/", body, format="json")
     assert response.status_code == 202, response.json()
