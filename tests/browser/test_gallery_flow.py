@@ -119,7 +119,7 @@ def test_a_gatys_draft_renders_through_the_page_on_the_offline_network(
     assert "fetch_models" not in text and str(tmp_path) not in text
     assert page.locator("#gatys-start").is_enabled()
     assert page.locator("#lab-start").is_visible()  # the style lab is offered beside it
-    page.wait_for_function("document.getElementById('estimate').textContent.startsWith('About')")
+    page.wait_for_selector("#estimate:has-text('About')")  # (the CSP forbids wait_for_function's eval)
     page.click("#gatys-advanced > summary")
     page.fill("[name=size]", "128")
     page.fill("[name=iterations]", "8")
