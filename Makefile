@@ -50,6 +50,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/style_bench.py
 	$(PY) bench/preset_speed.py
 	$(PY) bench/cost_growth.py
+	$(PY) bench/gatys_networks_bench.py
 	$(PY) bench/faces_bench.py
 	$(PY) bench/scan_bench.py
 	$(PY) bench/identify_bench.py

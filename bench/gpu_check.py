@@ -111,47 +111,32 @@ def check_arbitrary(devices: list[torch.device], side: int) -> list[Row]:
     return rows
 
 
-def _loss_networks() -> list[tuple[str, Callable[..., Any]]]:
-    """Gatys loss networks this checkout has: VGG19 always; others if :mod:`ml.style` offers them."""
-    from ml.style import vgg
-
-    networks: list[tuple[str, Callable[..., Any]]] = [("vgg19", vgg.load_vgg19)]
-    try:  # the MobileNet-v2 loss network, where this checkout has it
-        from ml.style import mobilenet  # type: ignore[attr-defined]
-
-        loader = getattr(mobilenet, "load_mobilenet_v2", None) or getattr(mobilenet, "load_loss_network", None)
-        if loader is not None:
-            networks.append(("mobilenet-v2", loader))
-    except ImportError:
-        pass
-    return networks
-
-
-def _load(loader: Callable[..., Any], device: torch.device) -> tuple[Any, str]:
-    """The network with its real weights, else random ones (seeded, so every device gets the same)."""
+def _load(name: str, device: torch.device) -> tuple[Any, str]:
+    """The loss network with its real weights, else random ones (VGG19 only; seeded, so every device gets the same)."""
+    from ml.style.networks import load_network
     from ml.weights import MissingWeightsError
 
     torch.manual_seed(3)
     try:
-        return loader(device=device), ""
+        return load_network(name, device=device), ""
     except MissingWeightsError:
-        return loader(random_weights=True, device=device), "random weights"
+        return load_network(name, random_weights=True, device=device), "random weights"
 
 
 def check_gatys(devices: list[torch.device], side: int, iterations: int, full: bool) -> list[Row]:
     from ml.style.gatys import run_gatys
-    from ml.style.gatys_params import GatysParams
+    from ml.style.gatys_params import NETWORKS, GatysParams
 
     content, style = _photo("tubingen.jpg", side), _photo("sailboat.jpg", side)
     rows = []
-    for name, loader in _loss_networks():
+    for name in NETWORKS:
         expected = None
         for device in devices:
-            net, note = _load(loader, device)
-            params = GatysParams(size=side, iterations=iterations, optimizer="adam", seed=0)
+            net, note = _load(name, device)
+            params = GatysParams.for_network(name, size=side, iterations=iterations, optimizer="adam", seed=0)
 
             def render(net: Any = net, params: GatysParams = params, device: torch.device = device) -> np.ndarray:
-                image = run_gatys(content, [(style, 1.0)], params, vgg=net, device=device, preview_every=0)
+                image = run_gatys(content, [(style, 1.0)], params, net=net, device=device, preview_every=0)
                 return np.asarray(image, dtype=np.float32) / 255
 
             out, seconds = _timed(render, device)
@@ -159,11 +144,11 @@ def check_gatys(devices: list[torch.device], side: int, iterations: int, full: b
             # Adam from the same start: CPU and GPU differ only by float rounding that the steps carry on.
             rows.append(Row(f"Gatys {name}, {iterations} Adam its", str(device), seconds, _diff(out, expected), note))
             if full and device.type == "cuda":
-                big = GatysParams(size=512, iterations=500, seed=0)
+                big = GatysParams.for_network(name, size=512, iterations=500, seed=0)
                 _sync(device)
                 start = time.perf_counter()
                 run_gatys(
-                    _photo("tubingen.jpg", 512), [(_photo("sailboat.jpg", 512), 1.0)], big, vgg=net, device=device
+                    _photo("tubingen.jpg", 512), [(_photo("sailboat.jpg", 512), 1.0)], big, net=net, device=device
                 )
                 _sync(device)
                 rows.append(

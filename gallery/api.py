@@ -215,6 +215,7 @@ class GatysEstimateView(APIView):
             OpenApiParameter("quality", str),
             OpenApiParameter("size", int),
             OpenApiParameter("iterations", int),
+            OpenApiParameter("network", str, description="mobilenet-v2 (default) or vgg19"),
         ],
         responses=inline_serializer(
             "GatysEstimate",
@@ -224,6 +225,8 @@ class GatysEstimateView(APIView):
                 "size": serializers.IntegerField(),
                 "device": serializers.CharField(),
                 "notice": serializers.CharField(),
+                "network": serializers.CharField(),
+                "basis": serializers.CharField(),
             },
         ),
     )
@@ -231,10 +234,25 @@ class GatysEstimateView(APIView):
         query = EstimateQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         photo = get_object_or_404(services.user_photos(request.user), pk=query.validated_data["photo"])
-        raw = {k: v for k, v in request.query_params.items() if k in ("quality", "size", "iterations", "optimizer")}
+        wanted = (
+            "quality",
+            "size",
+            "iterations",
+            "optimizer",
+            "network",
+            "style_layers",
+            "content_layers",
+            "layer_preset",
+        )
+        raw = {k: v for k, v in request.query_params.items() if k in wanted}
         try:
             plan = services.gatys_plan(photo=photo, params=options.parse("gatys", raw))
         except DjangoValidationError as exc:
             raise _as_api_error(exc) from exc
-        body = {"seconds": round(plan.cost.seconds, 1), "peak_mib": round(plan.cost.peak_mib), "size": plan.params.size}
-        return Response({**body, "device": plan.device, "notice": plan.notice})
+        body: dict[str, Any] = {
+            "seconds": round(plan.cost.seconds, 1),
+            "peak_mib": round(plan.cost.peak_mib),
+            "size": plan.params.size,
+        }
+        body.update(device=plan.device, notice=plan.notice, network=plan.params.network, basis=plan.basis)
+        return Response(body)

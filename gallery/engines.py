@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from django.conf import settings
 from redis.exceptions import RedisError
 
 from ml.device import describe, pick_device
+from ml.style.gatys_params import DEFAULT_NETWORK, NETWORKS
 
 
 @functools.cache
@@ -20,28 +22,56 @@ def device_label() -> str:
 
 
 _WORKER_DEVICE_KEY = "gallery:style-worker-device"
+_GATYS_RATE_KEY = "gallery:gatys-throughput:{network}"
+_RATE_MEMORY = 0.5  # weight of the newest render in the running throughput figure
 
 
 def publish_worker_device() -> None:
     """Tell web processes what this worker runs on, so their Gatys estimates are for this device."""
     from django.core.cache import cache
 
-    from ml.style.estimate import device_flops
-
-    cache.set(_WORKER_DEVICE_KEY, {"label": device_label(), "flops": device_flops(str(device()))}, timeout=None)
+    cache.set(_WORKER_DEVICE_KEY, {"label": device_label()}, timeout=None)
 
 
-def worker_device() -> tuple[str, float | None]:
-    """``(label, conv FLOP/s)`` of the style worker as it published them; this process's own device otherwise."""
+def gatys_throughput_record(network: str, flops: float, *, source: str) -> None:
+    """Store the effective FLOP/s of ``network`` as this worker measured it (``source``: "render" or "probe").
+
+    A real render's figure replaces a probe's; later renders are averaged in, so the estimate
+    follows how busy the machine really is.
+    """
+    from django.core.cache import cache
+
+    key = _GATYS_RATE_KEY.format(network=network)
+    old = cache.get(key)
+    if source == "probe" and old and old["source"] == "render":
+        return
+    if source == "render" and old and old["source"] == "render":
+        flops = _RATE_MEMORY * flops + (1 - _RATE_MEMORY) * old["flops"]
+        runs = old["runs"] + 1
+    else:
+        runs = 1 if source == "render" else 0
+    cache.set(key, {"flops": flops, "source": source, "runs": runs, "device": device_label()}, timeout=None)
+
+
+def gatys_throughput(network: str) -> dict[str, Any] | None:
+    """What the style worker measured for ``network``: ``{"flops", "source", "runs", "device"}`` or ``None``."""
+    from django.core.cache import cache
+
+    value: dict[str, Any] | None = cache.get(_GATYS_RATE_KEY.format(network=network))
+    return value
+
+
+def worker_device(network: str | None = None) -> tuple[str, float | None]:
+    """``(label, effective FLOP/s of network)`` as the style worker published them; this process's device otherwise."""
     from django.core.cache import cache
 
     try:
         published = cache.get(_WORKER_DEVICE_KEY)
+        measured = gatys_throughput(network) if network else None
     except RedisError:  # Redis down: estimate for this process's device rather than fail the request
-        published = None
-    if published:
-        return published["label"], published["flops"]
-    return device_label(), None
+        published, measured = None, None
+    label = published["label"] if published else device_label()
+    return label, (measured["flops"] if measured else None)
 
 
 @functools.cache
@@ -59,28 +89,55 @@ def arbitrary():  # type: ignore[no-untyped-def]
 
 
 @functools.cache
-def vgg19(pooling: str = "max"):  # type: ignore[no-untyped-def]
-    """VGG19 for Gatys. Real ImageNet weights, or MissingWeightsError naming the file to fetch.
+def gatys_network(name: str, pooling: str = "max"):  # type: ignore[no-untyped-def]
+    """A Gatys loss network, loaded once per worker. MobileNet-v2 always has its real weights.
 
-    ``STYLE_GATYS_RANDOM_WEIGHTS`` exists only for the test suite and demos on machines without
-    the weights; renders made that way are labelled in their device field.
+    VGG19: real ImageNet weights, or MissingWeightsError naming the file to fetch.
+    ``STYLE_GATYS_RANDOM_WEIGHTS`` (VGG19 only) exists for the test suite and demos on machines
+    without the download; renders made that way are labelled in their device field.
     """
-    from ml.style.vgg import load_vgg19
+    from ml.style.networks import load_network
 
-    return load_vgg19(random_weights=settings.STYLE_GATYS_RANDOM_WEIGHTS, pooling=pooling, device=device())
+    random_weights = name == "vgg19" and settings.STYLE_GATYS_RANDOM_WEIGHTS
+    return load_network(name, random_weights=random_weights, pooling=pooling, device=device())
 
 
-def gatys_available() -> tuple[bool, str]:
-    """Whether Gatys can run here, and if not, the message to show."""
-    from ml.weights import MissingWeightsError, find
+def gatys_available(network: str = DEFAULT_NETWORK) -> tuple[bool, str]:
+    """Whether Gatys on ``network`` can run here, and a message (which may name a server path: staff only)."""
+    from ml.style.networks import available
 
-    if settings.STYLE_GATYS_RANDOM_WEIGHTS:
+    if network == "vgg19" and settings.STYLE_GATYS_RANDOM_WEIGHTS:
         return True, "VGG19 runs with RANDOM weights (test/demo mode): results are not real style transfers."
-    try:
-        find("vgg19-dcbabe56.pth")
-    except MissingWeightsError as exc:
-        return False, str(exc)
-    return True, ""
+    return available(network)
+
+
+def gatys_networks(*, staff: bool) -> list[dict[str, Any]]:
+    """Each loss network for the web page: name, label, availability and a message fit for this user.
+
+    Ordinary users never see server paths or shell commands; staff get the exact missing file and
+    how to fetch it.
+    """
+    rows = []
+    for name, spec in NETWORKS.items():
+        ok, message = gatys_available(name)
+        if not ok and not staff:
+            message = f"{spec.label.split(' (')[0]} is not installed on this server; an administrator can add it."
+        rows.append(
+            {
+                "name": name,
+                "label": spec.label,
+                "ok": ok,
+                "message": message,
+                "content_layers": ",".join(spec.content_layers),
+                "style_layers": ",".join(spec.style_layers),
+                "layers": ", ".join(spec.layers),
+                "style_weight": f"{spec.style_weight:g}",
+                "tv_weight": f"{spec.tv_weight:g}",
+                "pooling": spec.has_pooling,
+                "default": name == DEFAULT_NETWORK,
+            }
+        )
+    return rows
 
 
 @functools.cache
@@ -91,8 +148,22 @@ def fast_model(path: str):  # type: ignore[no-untyped-def]
 
 
 def warm_up() -> None:
+    import torch
+
+    from ml.style.gatys import GatysParams, measure_throughput
+
+    if device().type == "cuda":
+        # Worker-wide policy, set once here rather than inside each render: TF32 matmuls/convs are
+        # ~3× faster on Ampere+ and invisible in the result (fp16 overflows large Gram matrices).
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     publish_worker_device()
     presets()
     arbitrary()
-    if gatys_available()[0]:
-        vgg19()
+    for name in NETWORKS:
+        if gatys_available(name)[0]:
+            # A first throughput figure from a short real run of the network; replaced by the
+            # figures of real renders as soon as there are any.
+            params = GatysParams.for_quality("draft", network=name)
+            flops = measure_throughput(gatys_network(name), params, device=device(), side=96)
+            gatys_throughput_record(name, flops, source="probe")

@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 
-from gallery.models import Photo, Render, Style
+from gallery.models import Photo, Render, Style, StyleLab
 from nstsite.errors import staff_member_required  # our log-in and 403 pages, not the admin's
 
 BINARY = extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY}, tags=["files"])
@@ -118,3 +118,21 @@ def admin_media(request: HttpRequest, kind: str, pk: int) -> HttpResponseBase:
         raise Http404
     model, field = objects[kind]
     return serve(getattr(get_object_or_404(model, pk=pk), field))
+
+
+@BINARY
+@api_view(["GET"])
+def lab_cell(request: Request, pk: int, index: int) -> HttpResponseBase:
+    """One rendered cell of the user's own style lab (``index`` in row order); 404 until it is drawn."""
+    lab = get_object_or_404(StyleLab, pk=pk, owner=request.user)
+    if not 0 <= index < len(lab.cells) or not lab.cells[index].get("image"):
+        raise Http404("Not rendered yet.")
+    # Cell names live in JSON; a FieldFile over the lab's file field lets serve() treat them alike.
+    return serve(FieldFile(lab, lab._meta.get_field("sheet"), lab.cells[index]["image"]))  # type: ignore[arg-type]
+
+
+@BINARY
+@api_view(["GET"])
+def lab_sheet(request: Request, pk: int) -> HttpResponseBase:
+    lab = get_object_or_404(StyleLab, pk=pk, owner=request.user)
+    return serve(lab.sheet, download_name=f"style-lab-{lab.pk}.jpg" if "download" in request.GET else None)

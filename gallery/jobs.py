@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from gallery.models import Render
+from gallery.models import Render, StyleLab
 from nstsite.jobs import TaskKind, current_worker_name, handle_failure, heartbeat, register
 
 
@@ -17,6 +17,17 @@ def render_run(render_id: int) -> None:
 
 def on_render_failure(job: Any, connection: Any, exc_type: Any, exc: Any, traceback: Any) -> None:
     handle_failure(Render, job, exc_type, exc)
+
+
+def style_lab_run(lab_id: int) -> None:
+    from gallery.labs import style_lab_execute
+
+    with heartbeat(StyleLab, lab_id):
+        style_lab_execute(lab_id, worker_name=current_worker_name())
+
+
+def on_style_lab_failure(job: Any, connection: Any, exc_type: Any, exc: Any, traceback: Any) -> None:
+    handle_failure(StyleLab, job, exc_type, exc)
 
 
 def presets_render_thumbnails() -> int:
@@ -71,3 +82,6 @@ def blend_preview_run(
 
 # The reconciler restarts a queued render whose job the queue lost (nstsite.jobs.reconcile).
 RENDERS = register(TaskKind(Render, "style", render_run, on_render_failure, timeout_setting="JOB_TIMEOUT_STYLE"))
+STYLE_LABS = register(
+    TaskKind(StyleLab, "style", style_lab_run, on_style_lab_failure, timeout_setting="JOB_TIMEOUT_STYLE")
+)

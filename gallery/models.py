@@ -174,3 +174,44 @@ class RenderStyle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.style} × {self.weight:g}"
+
+
+def lab_path(instance: models.Model, filename: str) -> str:
+    return _random_name("labs", filename)
+
+
+class StyleLab(BackgroundTask):
+    """A grid of small Gatys renders of one photo and painting across α/β and style depth (one job)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="style_labs")
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="style_labs")
+    # A user deleting their painting keeps the lab's pictures (picking a cell then needs the painting).
+    style = models.ForeignKey(Style, on_delete=models.SET_NULL, null=True, related_name="+")
+    network = models.CharField(max_length=20)
+    cell_size = models.PositiveSmallIntegerField(default=160)
+    iterations = models.PositiveSmallIntegerField(default=30)
+    # [{"row", "column", "depth", "ratio", "style_layers", "image"}], image = storage name once rendered
+    cells = models.JSONField(default=list, blank=True)
+    sheet = models.ImageField(upload_to=lab_path, blank=True, help_text="the whole grid, labelled")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"Style lab {self.pk} of photo {self.photo_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:lab", args=[self.pk])
+
+    @property
+    def rows(self) -> list[list[tuple[int, dict[str, object]]]]:
+        """Cells as rows of ``(index, cell)`` for the page (depth down, α/β across)."""
+        grid: dict[int, list[tuple[int, dict[str, object]]]] = {}
+        for index, cell in enumerate(self.cells):
+            grid.setdefault(int(cell["row"]), []).append((index, cell))
+        return [grid[row] for row in sorted(grid)]
+
+    @property
+    def ratios(self) -> list[float]:
+        return [float(c["ratio"]) for c in self.cells if c["row"] == 0]

@@ -7,10 +7,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from ml.style.gatys_params import DEFAULT_STYLE_LAYERS, GatysParams
+from ml.style.gatys_params import DEFAULT_NETWORK, DEFAULT_STYLE_LAYERS, NETWORKS, QUALITIES, GatysParams
 
-QUALITIES = ("draft", "standard", "best")
-VGG_LAYERS = tuple(f"conv{b}_{i}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for i in range(1, n + 1))
+ALL_LAYERS = tuple(dict.fromkeys(layer for spec in NETWORKS.values() for layer in spec.layers))
 
 # name: (type, min, max) for Gatys' advanced settings; None bounds are unbounded.
 GATYS_NUMBERS: dict[str, tuple[type, float | None, float | None]] = {
@@ -24,6 +23,8 @@ GATYS_NUMBERS: dict[str, tuple[type, float | None, float | None]] = {
     "seed": (int, 0, 2**31 - 1),
 }
 GATYS_CHOICES = {
+    "network": tuple(NETWORKS),
+    "layer_preset": ("gatys", "fine", "coarse", "deep-weighted"),
     "optimizer": ("lbfgs", "adam"),
     "init": ("content", "noise", "style"),
     "pooling": ("max", "avg"),
@@ -76,7 +77,7 @@ def _choice(raw: Any, field: str, allowed: tuple[str, ...]) -> str:
     return raw
 
 
-def _layers(raw: Any, field: str, known: tuple[str, ...]) -> list[str]:
+def _layers(raw: Any, field: str, known: tuple[str, ...], network: str) -> list[str]:
     """A comma-separated string (web form) or a list of strings (API) of known layer names."""
     if isinstance(raw, str):
         layers = [v.strip() for v in raw.split(",") if v.strip()]
@@ -86,7 +87,12 @@ def _layers(raw: Any, field: str, known: tuple[str, ...]) -> list[str]:
         raise ValidationError({field: 'Give layer names as a list of strings, e.g. ["conv4_2"].'})
     unknown = [layer for layer in layers if layer not in known]
     if unknown or not layers or len(layers) > len(known):
-        raise ValidationError({field: f"Unknown layer(s) {', '.join(unknown) or '(none given)'}; use e.g. conv4_2."})
+        raise ValidationError(
+            {
+                field: f"Unknown {network} layer(s) {', '.join(unknown) or '(none given)'}; "
+                f"valid layers: {', '.join(known)}."
+            }
+        )
     return layers
 
 
@@ -104,15 +110,19 @@ def parse(method: str, raw: dict[str, Any]) -> dict[str, Any]:
     if method != "gatys":
         raise ValidationError({"method": f"Unknown method {method!r}."})
     options["quality"] = _choice(raw.get("quality") or "standard", "quality", QUALITIES)
+    options["network"] = DEFAULT_NETWORK  # recorded on every render, so a later default change keeps its meaning
     for name, (kind, low, high) in GATYS_NUMBERS.items():
         if not _empty(raw.get(name)):
             options[name] = _number(raw[name], name, kind, low, high)
     for name, allowed in GATYS_CHOICES.items():
         if not _empty(raw.get(name)):
             options[name] = _choice(raw[name], name, allowed)
+    spec = NETWORKS[options["network"]]
+    if options.get("pooling", "max") != "max" and not spec.has_pooling:
+        raise ValidationError({"pooling": f"{spec.name} has no pooling layers; pooling applies to vgg19 only."})
     for name in ("content_layers", "style_layers"):
         if not _empty(raw.get(name)):
-            options[name] = _layers(raw[name], name, VGG_LAYERS)
+            options[name] = _layers(raw[name], name, spec.layers, spec.name)
     gatys_params(options)  # let the engine's own checks speak too
     return options
 
@@ -123,12 +133,14 @@ def _empty(value: Any) -> bool:
 
 
 def gatys_params(options: dict[str, Any]) -> GatysParams:
-    overrides = {k: v for k, v in options.items() if k != "quality"}
+    """The engine's parameters for stored options. Renders stored before networks existed ran on VGG19."""
+    overrides = {k: v for k, v in options.items() if k not in ("quality", "network", "run_seconds")}
     for name in ("content_layers", "style_layers"):
         if name in overrides:
             overrides[name] = tuple(overrides[name])
+    network = options.get("network", "vgg19")
     try:
-        return GatysParams.for_quality(options.get("quality", "standard"), **overrides)
+        return GatysParams.for_quality(options.get("quality", "standard"), network=network, **overrides)
     except ValueError as exc:
         raise ValidationError({"params": str(exc)}) from exc
 
@@ -144,7 +156,8 @@ def json_schema() -> dict[str, Any]:
         numbers[name] = {"type": "integer" if kind is int else "number", "minimum": low}
         if high is not None:
             numbers[name]["maximum"] = high
-    layers = {"type": "array", "items": {"type": "string", "enum": list(VGG_LAYERS)}, "minItems": 1}
+    # Every network's layer names; which are valid depends on "network" (parse() says so per network).
+    layers = {"type": "array", "items": {"type": "string", "enum": list(ALL_LAYERS)}, "minItems": 1}
     gatys = {
         "type": "object",
         "title": "Gatys options",

@@ -48,7 +48,11 @@ def render_execute(render_id: int, *, worker_name: str = "") -> None:
 
 
 def _random_vgg(render: Render) -> bool:
-    return render.method == RenderMethod.GATYS and settings.STYLE_GATYS_RANDOM_WEIGHTS
+    return (
+        render.method == RenderMethod.GATYS
+        and render.params.get("network", "vgg19") == "vgg19"
+        and settings.STYLE_GATYS_RANDOM_WEIGHTS
+    )
 
 
 def _open_style(style: Style) -> Image.Image:
@@ -74,15 +78,18 @@ def _run(render: Render, content: Image.Image, blend: list[tuple[Style, float]])
 
 
 def _run_gatys(render: Render, content: Image.Image, blend: list[tuple[Style, float]]) -> Image.Image | None:
+    from ml.style.estimate import throughput_from_run
     from ml.style.gatys import Cancelled, Progress, run_gatys
 
     params = options.gatys_params(render.params)
+    last: list[Progress] = []
     last_write = 0.0
     last_check = 0.0
     cancelled = False
 
     def on_progress(p: Progress) -> None:
         nonlocal last_write
+        last[:] = [p]
         now = time.monotonic()
         if p.preview is None and now - last_write < PROGRESS_WRITE_EVERY:
             return
@@ -102,11 +109,11 @@ def _run_gatys(render: Render, content: Image.Image, blend: list[tuple[Style, fl
 
     styles = [(_open_style(s), w) for s, w in blend]
     try:
-        return run_gatys(
+        image = run_gatys(
             content,
             styles,
             params,
-            vgg=engines.vgg19(params.pooling),
+            net=engines.gatys_network(params.network, params.pooling),
             device=engines.device(),
             on_progress=on_progress,
             should_stop=should_stop,
@@ -114,6 +121,11 @@ def _run_gatys(render: Render, content: Image.Image, blend: list[tuple[Style, fl
         )
     except Cancelled:
         return None
+    if last and last[-1].elapsed > 0:
+        # What this render really cost is the next estimate's throughput for this network.
+        flops = throughput_from_run(params, content.size, iterations_done=last[-1].iteration, seconds=last[-1].elapsed)
+        engines.gatys_throughput_record(params.network, flops, source="render")
+    return image
 
 
 def _save_preview(render: Render, preview: Image.Image) -> str:

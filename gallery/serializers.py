@@ -107,9 +107,10 @@ class RenderCreateSerializer(serializers.Serializer):
         required=False,
         default=dict,
         help_text="preset/arbitrary/fast: strength (0..1), preserve_color, max_side. gatys: quality "
-        "(draft|standard|best), size, iterations, content_weight, style_weight, tv_weight, optimizer "
-        "(lbfgs|adam), init (content|noise|style), pooling (max|avg), color (none|luminance|histogram), "
-        "style_scale, content_layers, style_layers, seed.",
+        "(draft|standard|best), network (mobilenet-v2, the offline default | vgg19), size, iterations, "
+        "content_weight, style_weight, tv_weight, optimizer (lbfgs|adam), init (content|noise|style), "
+        "pooling (max|avg; vgg19 only), color (none|luminance|histogram), style_scale, content_layers, "
+        "style_layers (the network's own layer names), layer_preset (gatys|fine|coarse|deep-weighted), seed.",
     )
 
 

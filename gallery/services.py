@@ -18,7 +18,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from gallery import imaging, options
-from gallery.models import Photo, Render, RenderMethod, RenderStyle, Style, StyleKind
+from gallery.models import Photo, Render, RenderMethod, RenderStyle, Style, StyleKind, StyleLab
 from ml.style.estimate import Estimate, estimate
 from ml.style.gatys_params import GatysParams
 from nstsite import jobs
@@ -100,12 +100,15 @@ def photo_delete(*, photo: Photo) -> None:
 
     photo_faces_delete(photo=photo)
     renders = list(photo.renders.all())
+    labs = list(photo.style_labs.all())
     photo_pk = photo.pk
     with transaction.atomic():
         photo.delete()
     photo_previews_delete(photo_pk=photo_pk)
     for render in renders:
         _delete_render_files(render)
+    for lab in labs:
+        _delete_lab_files(lab)
     _delete_files([photo])
 
 
@@ -197,6 +200,7 @@ def render_create(
     clean = options.parse(method, params or {})
     render = Render(owner=owner, photo=photo, method=method, params=clean)
     if method == RenderMethod.GATYS:
+        _check_gatys_network(clean["network"])
         _fit_gatys(render, photo)
     with transaction.atomic():
         render.save()
@@ -225,6 +229,16 @@ def _check_blend(owner: Any, method: str, blend: Sequence[tuple[Style, float]]) 
         raise ValidationError({"styles": message})
 
 
+def _check_gatys_network(network: str) -> None:
+    from gallery.engines import gatys_available
+    from ml.style.gatys_params import NETWORKS
+
+    if not gatys_available(network)[0]:
+        # No server path here: this message reaches ordinary users (staff see the file on the page).
+        name = NETWORKS[network].label.split(" (")[0]
+        raise ValidationError({"network": f"{name} is not installed on this server; choose another network."})
+
+
 @dataclasses.dataclass(frozen=True)
 class GatysPlan:
     """What a Gatys render will really do on the style worker: its options, cost and device."""
@@ -233,14 +247,26 @@ class GatysPlan:
     cost: Estimate
     device: str
     notice: str = ""
+    basis: str = ""  # where the throughput figure comes from, in words
 
 
 def gatys_plan(*, photo: Photo, params: dict[str, Any]) -> GatysPlan:
-    """Estimate on the style worker's device; downscale until it fits ``STYLE_GATYS_MAX_SECONDS``, or refuse."""
-    from gallery.engines import device, worker_device
+    """Estimate on the style worker's device; downscale until it fits ``STYLE_GATYS_MAX_SECONDS``, or refuse.
 
-    label, flops = worker_device()
+    The time uses the throughput the worker measured for this loss network: from its recent
+    renders when there are any, else from a short run of the network when it started.
+    """
+    from gallery.engines import device, gatys_throughput, worker_device
+
     requested = plan = options.gatys_params(params)
+    label, flops = worker_device(plan.network)
+    measured = gatys_throughput(plan.network)
+    if measured and measured["source"] == "render":
+        basis = f"measured on this server's last {measured['runs']} render{'s' if measured['runs'] != 1 else ''}"
+    elif measured:
+        basis = "measured by a short test run when the worker started"
+    else:
+        basis = "a rough guess: no style worker has measured this network yet"
     size = (photo.width, photo.height)
     cost = estimate(plan, size, device(), flops=flops)
     while cost.seconds > settings.STYLE_GATYS_MAX_SECONDS and plan.size > 128:
@@ -251,7 +277,7 @@ def gatys_plan(*, photo: Photo, params: dict[str, Any]) -> GatysPlan:
             {"params": "This would take too long on this server even at 128 px; use fewer iterations."}
         )
     notice = f"Reduced to {plan.size} px so it finishes within the time limit." if plan.size < requested.size else ""
-    return GatysPlan(params=plan, cost=cost, device=label, notice=notice)
+    return GatysPlan(params=plan, cost=cost, device=label, notice=notice, basis=basis)
 
 
 def _fit_gatys(render: Render, photo: Photo) -> None:
@@ -302,10 +328,16 @@ def render_retry(*, render: Render) -> Render:
 def render_rerun(
     *, render: Render, params: dict[str, Any], blend: Sequence[tuple[Style, float]] | None = None
 ) -> Render:
-    """A new render of the same photo and method with changed settings (and blend, when given)."""
+    """A new render of the same photo and method with changed settings (and blend, when given).
+
+    Settings the request does not name carry over (the loss network and layers of a Gatys render included).
+    """
     if blend is None:
         blend = [(rs.style, rs.weight) for rs in render.blend.select_related("style") if rs.style]
-    return render_create(owner=render.owner, photo=render.photo, method=render.method, blend=blend, params=params)
+    kept = {k: v for k, v in render.params.items() if k != "run_seconds"}
+    return render_create(
+        owner=render.owner, photo=render.photo, method=render.method, blend=blend, params={**kept, **params}
+    )
 
 
 def render_delete(*, render: Render) -> None:
@@ -318,3 +350,77 @@ def _delete_render_files(render: Render) -> None:
     for field in (render.result, render.preview):
         if field.name:
             field.storage.delete(field.name)
+
+
+# --- style lab -------------------------------------------------------------------------------
+
+
+def style_lab_create(
+    *, owner: Any, photo: Photo, style: Style, network: str = "", cell_size: int | None = None,
+    iterations: int | None = None,
+) -> StyleLab:  # fmt: skip
+    """Queue a grid of small Gatys renders of ``photo`` in ``style`` across α/β and style depth."""
+    from ml.style.gatys_params import DEFAULT_NETWORK, NETWORKS
+    from ml.style.lab import lab_cells
+
+    if photo.owner_id != owner.pk:
+        raise ValidationError({"photo": "Unknown photo."})
+    _check_blend(owner, RenderMethod.GATYS, [(style, 1.0)])
+    network = network or DEFAULT_NETWORK
+    if network not in NETWORKS:
+        raise ValidationError({"network": f"Choose one of: {', '.join(NETWORKS)}."})
+    _check_gatys_network(network)
+    cells = [
+        {"row": c.row, "column": c.column, "depth": c.depth, "ratio": c.ratio, "style_layers": list(c.style_layers),
+         "image": ""}
+        for c in lab_cells(network)
+    ]  # fmt: skip
+    lab = StyleLab(
+        owner=owner,
+        photo=photo,
+        style=style,
+        network=network,
+        cell_size=cell_size or settings.STYLE_LAB_CELL_SIZE,
+        iterations=iterations or settings.STYLE_LAB_ITERATIONS,
+        cells=cells,
+    )
+    with transaction.atomic():
+        lab.save()
+        from gallery.jobs import on_style_lab_failure, style_lab_run
+
+        jobs.enqueue(
+            "style", style_lab_run, StyleLab, lab.pk, on_failure=on_style_lab_failure,
+            job_timeout=settings.JOB_TIMEOUT_STYLE,
+        )  # fmt: skip
+    return lab
+
+
+def style_lab_pick(*, lab: StyleLab, index: int, quality: str = "standard") -> Render:
+    """A full-size Gatys render with one cell's settings (its α/β and style layers)."""
+    if not 0 <= index < len(lab.cells):
+        raise ValidationError({"cell": "Unknown cell."})
+    if lab.style is None:
+        raise ValidationError({"styles": "The painting of this lab was deleted."})
+    cell = lab.cells[index]
+    params = {
+        "quality": quality,
+        "network": lab.network,
+        "content_weight": 1.0,
+        "style_weight": 1.0 / float(cell["ratio"]),
+        "style_layers": list(cell["style_layers"]),
+    }
+    return render_create(owner=lab.owner, photo=lab.photo, method=RenderMethod.GATYS, blend=[(lab.style, 1.0)],
+                         params=params)  # fmt: skip
+
+
+def style_lab_delete(*, lab: StyleLab) -> None:
+    StyleLab.cancel(lab.pk)
+    lab.delete()
+    _delete_lab_files(lab)
+
+
+def _delete_lab_files(lab: StyleLab) -> None:
+    storage = lab.sheet.storage
+    for name in [lab.sheet.name, *(str(c.get("image") or "") for c in lab.cells)]:
+        if name:
+            storage.delete(name)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from gallery import engines, options, previews, services
 from gallery.forms import StyleUploadForm, UploadForm
 from gallery.imaging import UploadError
-from gallery.models import Render, RenderMethod, Style, StyleKind
+from gallery.models import Render, RenderMethod, Style, StyleKind, StyleLab
 from gallery.progress import renders_progress
 from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.jobs import stale_after
@@ -75,7 +75,7 @@ def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
     photo = get_object_or_404(services.user_photos(request.user), pk=pk)
     previews_ready = previews.photo_previews_ensure(photo=photo)  # queues a job at most; never renders here
     styles = services.visible_styles(request.user)
-    gatys_ok, gatys_message = engines.gatys_available()
+    networks = engines.gatys_networks(staff=request.user.is_staff)
     return render(
         request,
         "gallery/photo.html",
@@ -86,8 +86,8 @@ def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "paintings": styles.filter(kind=StyleKind.IMAGE),
             "fast_models": styles.filter(kind=StyleKind.FAST),
             "qualities": options.QUALITIES,
-            "gatys_ok": gatys_ok,
-            "gatys_message": gatys_message,
+            "gatys_ok": any(n["ok"] for n in networks),
+            "gatys_networks": networks,
             "style_form": StyleUploadForm(),
             "previews_ready": previews_ready,
         },
@@ -285,3 +285,57 @@ def style_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     services.style_delete(style=style)
     messages.success(request, "Style deleted. Renders made with it are kept.")
     return redirect("gallery:styles")
+
+
+@login_required
+@require_POST
+def lab_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    photo = get_object_or_404(services.user_photos(request.user), pk=pk)
+    style = services.visible_styles(request.user).filter(pk=request.POST.get("style") or 0).first()
+    try:
+        if style is None:
+            raise ValidationError({"styles": "Choose a painting for the style lab."})
+        lab = services.style_lab_create(
+            owner=request.user, photo=photo, style=style, network=request.POST.get("network", "")
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect(photo)
+    return redirect(lab)
+
+
+@login_required
+def lab_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    StyleLab.reap_stale(after=stale_after())
+    lab = get_object_or_404(StyleLab.objects.filter(owner=request.user).select_related("photo", "style"), pk=pk)
+    return render(request, "gallery/lab.html", {"lab": lab, "qualities": options.QUALITIES})
+
+
+@login_required
+@require_POST
+def lab_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpResponse:
+    lab = get_object_or_404(StyleLab.objects.filter(owner=request.user).select_related("photo", "style"), pk=pk)
+    try:
+        if action == "pick":
+            index = request.POST.get("cell", "")
+            result = services.style_lab_pick(
+                lab=lab, index=int(index) if index.isdigit() else -1, quality=request.POST.get("quality", "standard")
+            )
+            if result.notice:
+                messages.warning(request, result.notice)
+            return redirect(result)
+        if action == "cancel":
+            StyleLab.cancel(lab.pk)
+            messages.info(request, "Cancelled.")
+        elif action == "delete":
+            photo = lab.photo
+            services.style_lab_delete(lab=lab)
+            messages.success(request, "Style lab deleted.")
+            return redirect(photo)
+        else:
+            raise Http404("Unknown action.")
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return redirect(lab)

@@ -354,6 +354,9 @@ STYLE_MAX_SIDE = env_int("STYLE_MAX_SIDE", 2048)  # longest side of preset/arbit
 # once by a worker at first start; by default the project's local test data (see gallery/landing.py).
 LANDING_EXAMPLES_DIR = env_str("LANDING_EXAMPLES_DIR", str(BASE_DIR.parent / "shared" / "testdata"))
 LANDING_EXAMPLES_MAX_SIDE = env_int("LANDING_EXAMPLES_MAX_SIDE", 640)
+# Style lab: 20 small Gatys renders per grid (5 style depths × 4 α/β); about a minute on 2 CPU cores.
+STYLE_LAB_CELL_SIZE = env_int("STYLE_LAB_CELL_SIZE", 160)
+STYLE_LAB_ITERATIONS = env_int("STYLE_LAB_ITERATIONS", 30)
 
 # --- Faces (see faces/conf.py for how each is used) ---------------------------------------------
 

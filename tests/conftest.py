@@ -177,6 +177,7 @@ def live_worker(transactional_db, settings, queues):  # type: ignore[no-untyped-
         **os.environ,
         "DATABASE_URL": database_url,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        # VGG19 only (its weights are a download); Gatys on mobilenet-v2, the default, uses real weights.
         "STYLE_GATYS_RANDOM_WEIGHTS": "true",
         "WORKER_WARMUP": "true",
         "FACES_DETECT_ON_UPLOAD": "true" if settings.FACES_DETECT_ON_UPLOAD else "false",

@@ -7,6 +7,7 @@ Examples::
     python -m ml.style presets photo.jpg -o sheet.png
     python -m ml.style arbitrary photo.jpg --style-image starry.jpg -o out.png
     python -m ml.style gatys photo.jpg --style-image starry.jpg --quality draft -o out.png
+    python -m ml.style gatys photo.jpg --style-image starry.jpg --network vgg19 -o out.png
     python -m ml.style train --style-image starry.jpg --content-dir coco/ -o starry.pth
     python -m ml.style fast photo.jpg --checkpoint starry.pth -o out.png
 """
@@ -19,6 +20,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ml.images import ImageError, open_image
+from ml.style.gatys_params import DEFAULT_NETWORK, NETWORKS
 from ml.weights import MissingWeightsError
 
 if TYPE_CHECKING:
@@ -70,13 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-image", required=True)
     p.add_argument("--upsample", choices=["guided", "lanczos"], default="guided")
 
-    p = sub.add_parser("gatys", help="Gatys optimisation on VGG19 (slow; needs vgg19-dcbabe56.pth)")
+    p = sub.add_parser(
+        "gatys", help="Gatys optimisation on MobileNet-v2 (offline, default) or VGG19 (needs vgg19-dcbabe56.pth)"
+    )
     p.add_argument("image")
     p.add_argument("-o", "--output", required=True)
     p.add_argument(
         "--style-image", required=True, action="append", help="style image; repeat for several, optionally PATH:WEIGHT"
     )
     p.add_argument("--quality", choices=["draft", "standard", "best"], default="standard")
+    p.add_argument("--network", choices=sorted(NETWORKS), default=DEFAULT_NETWORK, help="loss network")
+    p.add_argument("--content-layers", help="comma-separated layer names of the network")
+    p.add_argument("--style-layers", help="comma-separated layer names of the network")
+    p.add_argument("--layer-preset", help="named style-layer set: gatys, fine, coarse, deep-weighted")
     p.add_argument("--size", type=int, help="longest side of the output")
     p.add_argument("--iterations", type=int)
     p.add_argument("--optimizer", choices=["lbfgs", "adam"])
@@ -93,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--random-weights",
         action="store_true",
-        help="DEMO/TESTING ONLY: use an untrained VGG19; the result is NOT a real style transfer",
+        help="DEMO/TESTING ONLY (vgg19): an untrained VGG19; the result is NOT a real style transfer",
     )
     p.add_argument("--estimate-only", action="store_true", help="print the time/memory estimate and exit")
 
@@ -171,7 +179,7 @@ def run(args: argparse.Namespace) -> str:
 
 def _run_gatys(args: argparse.Namespace) -> str:
     from ml.device import pick_device
-    from ml.style.gatys import GatysParams, Progress, estimate, load_vgg19, run_gatys
+    from ml.style.gatys import GatysParams, Progress, estimate, load_network, run_gatys
 
     names = [
         "size",
@@ -186,9 +194,15 @@ def _run_gatys(args: argparse.Namespace) -> str:
         "style_scale",
         "levels",
         "seed",
+        "layer_preset",
     ]
-    overrides = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
-    params = GatysParams.for_quality(args.quality, **overrides)
+    overrides: dict[str, object] = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    for name in ("content_layers", "style_layers"):
+        if getattr(args, name):
+            overrides[name] = tuple(layer.strip() for layer in getattr(args, name).split(",") if layer.strip())
+    params = GatysParams.for_quality(args.quality, network=args.network, **overrides)
+    if args.random_weights and params.network != "vgg19":
+        raise ValueError("--random-weights applies to --network vgg19 only (mobilenet-v2's weights ship offline)")
     device = pick_device(args.device)
     content = open_image(args.image)
     cost = estimate(params, content.size, device)
@@ -200,7 +214,7 @@ def _run_gatys(args: argparse.Namespace) -> str:
             "WARNING: --random-weights: untrained VGG19, for demos/tests only; this is not real style transfer.",
             file=sys.stderr,
         )
-    vgg = load_vgg19(random_weights=args.random_weights, pooling=params.pooling, device=device)
+    net = load_network(params.network, random_weights=args.random_weights, pooling=params.pooling, device=device)
 
     def report(p: Progress) -> None:
         print(
@@ -212,7 +226,7 @@ def _run_gatys(args: argparse.Namespace) -> str:
             flush=True,
         )
 
-    image = run_gatys(content, _style_images(args.style_image), params, vgg=vgg, device=device, on_progress=report)
+    image = run_gatys(content, _style_images(args.style_image), params, net=net, device=device, on_progress=report)
     print(file=sys.stderr)
     image.save(args.output)
     return f"wrote {args.output} ({image.width}×{image.height})"

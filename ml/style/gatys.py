@@ -1,14 +1,15 @@
-"""Gatys et al. (CVPR 2016) neural style transfer by optimisation on VGG19.
+"""Gatys et al. (CVPR 2016) neural style transfer by optimisation on a pretrained CNN.
 
-The image itself is optimised (L-BFGS or Adam) so that its VGG19 activations match the photo's on
-the content layers and their Gram matrices match the style images' (blended by weight) on the
-style layers. Targets are computed once per level; the network runs only to the deepest layer
+The image itself is optimised (L-BFGS or Adam) so that its activations in a loss network
+(``params.network``: MobileNet-v2, offline, or VGG19) match the photo's on the content layers and
+their Gram matrices match the style images' (blended by weight) on the style layers. Targets are computed once per level; the network runs only to the deepest layer
 needed. Large outputs render coarse-to-fine within a memory budget (see :class:`GatysParams`).
 
 Worker use::
 
-    vgg = load_vgg19(device=device)             # once per process; raises MissingWeightsError if absent
-    image = run_gatys(photo, [(starry, 1.0)], GatysParams.for_quality("standard"), vgg=vgg,
+    params = GatysParams.for_quality("standard")      # network="mobilenet-v2" by default
+    net = load_network(params.network, device=device)  # once per process (vgg19: MissingWeightsError if absent)
+    image = run_gatys(photo, [(starry, 1.0)], params, net=net,
                       on_progress=report, should_stop=job_was_cancelled, preview_every=50)
 """
 
@@ -32,10 +33,11 @@ from ml.style.estimate import Estimate, estimate, level_cost
 from ml.style.gatys_params import GatysParams
 from ml.style.imaging import check_image, resize, scale_to, to_image, to_tensor
 from ml.style.losses import content_loss, gram_matrix, style_loss, total_variation
+from ml.style.networks import LossNetwork, load_network, network_name
 from ml.style.upsample import guided_upsample
-from ml.style.vgg import VGGFeatures, load_vgg19
+from ml.style.vgg import load_vgg19
 
-__all__ = ["Cancelled", "Estimate", "GatysParams", "Progress", "estimate", "load_vgg19", "run_gatys"]
+__all__ = ["Cancelled", "Estimate", "GatysParams", "Progress", "estimate", "load_network", "load_vgg19", "run_gatys"]
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,27 @@ def _memory_budget(params: GatysParams, device: torch.device) -> int:
         return 8 * 2**30
 
 
-def _features(vgg: VGGFeatures, x: torch.Tensor, layers: list[str], checkpointed: bool) -> dict[str, torch.Tensor]:
-    if not checkpointed:
-        return vgg(x, layers)
-    # Recompute activations during backward instead of storing them: ~1.5× time, ~⅓ of the memory.
-    return checkpoint(lambda inp: vgg(inp, layers), x, use_reentrant=False)
+def _margin(params: GatysParams, net: LossNetwork, layers: list[str], height: int, width: int) -> int:
+    """Reflect padding for this level: the network's margin, a multiple of the deepest stride, < the image."""
+    step = max(net.stride_of(layer) for layer in layers)
+    margin = min(params.spec.margin, min(height, width) - 1)
+    return max(0, margin // step * step)
+
+
+def _features(
+    net: LossNetwork, x: torch.Tensor, layers: list[str], checkpointed: bool, margin: int
+) -> dict[str, torch.Tensor]:
+    if margin:
+        x = F.pad(x, (margin, margin, margin, margin), mode="reflect")
+    # Checkpointing recomputes activations during backward instead of storing them: ~1.5× time, ~⅓ of the memory.
+    features = checkpoint(lambda inp: net(inp, layers), x, use_reentrant=False) if checkpointed else net(x, layers)
+    if not margin:
+        return features
+    cropped = {}
+    for name, f in features.items():
+        m = margin // net.stride_of(name)
+        cropped[name] = f[..., m : f.shape[-2] - m, m : f.shape[-1] - m]
+    return cropped
 
 
 class _Level:
@@ -89,40 +107,53 @@ class _Level:
 
     def __init__(
         self,
-        vgg: VGGFeatures,
+        net: LossNetwork,
         params: GatysParams,
         content: torch.Tensor,
         styles: list[tuple[torch.Tensor, float]],
         checkpointed: bool,
     ) -> None:
-        self.vgg, self.params, self.checkpointed = vgg, params, checkpointed
+        self.net, self.params, self.checkpointed = net, params, checkpointed
         self.content_layers = list(params.content_layers)
         self.style_layers = list(params.style_layers)
         self.layers = list(dict.fromkeys(self.content_layers + self.style_layers))
         self.layer_weights = params.layer_weights()
+        self.margin = _margin(params, net, self.layers, *content.shape[-2:])
         with torch.no_grad():
-            features = vgg(content, self.content_layers)
+            features = _features(net, content, self.content_layers, False, self.margin)
             self.content_targets = [features[name].detach() for name in self.content_layers]
             grams = [torch.zeros(1) for _ in self.style_layers]
             for style, weight in styles:  # several styles: the weighted mean of their Grams
-                style_features = vgg(style, self.style_layers)
+                margin = _margin(params, net, self.style_layers, *style.shape[-2:])
+                style_features = _features(net, style, self.style_layers, False, margin)
                 for i, name in enumerate(self.style_layers):
                     grams[i] = grams[i].to(style.device) + weight * gram_matrix(style_features[name])
             self.style_targets = [g.detach() for g in grams]
+        # Each term divided by its target's scale (networks whose layers differ in scale, see
+        # NetworkSpec.normalize_losses); 1 otherwise. Constants: no gradient flows through them.
+        normalize = params.spec.normalize_losses
+        eps = 1e-12
+        self.content_scale = [float(t.square().mean()) + eps if normalize else 1.0 for t in self.content_targets]
+        self.style_scale = [float(g.square().mean()) + eps if normalize else 1.0 for g in self.style_targets]
 
     def losses(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        features = _features(self.vgg, x, self.layers, self.checkpointed)
+        features = _features(self.net, x, self.layers, self.checkpointed, self.margin)
         # sum() of tensors is a tensor; typeshed adds "| Literal[0]" for an empty input, and
         # GatysParams refuses empty content_layers / style_layers.
         c = cast(
             torch.Tensor,
-            sum(content_loss(features[n], t) for n, t in zip(self.content_layers, self.content_targets, strict=True)),
+            sum(
+                content_loss(features[n], t) / scale
+                for n, t, scale in zip(self.content_layers, self.content_targets, self.content_scale, strict=True)
+            ),
         )
         s = cast(
             torch.Tensor,
             sum(
-                w * style_loss(features[n], t)
-                for n, t, w in zip(self.style_layers, self.style_targets, self.layer_weights, strict=True)
+                w * style_loss(features[n], t) / scale
+                for n, t, w, scale in zip(
+                    self.style_layers, self.style_targets, self.layer_weights, self.style_scale, strict=True
+                )
             ),
         )
         p = self.params
@@ -181,7 +212,8 @@ def run_gatys(
     styles: list[tuple[Image.Image, float]],
     params: GatysParams,
     *,
-    vgg: VGGFeatures | None = None,
+    net: LossNetwork | None = None,
+    vgg: LossNetwork | None = None,
     device: torch.device | str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -189,9 +221,9 @@ def run_gatys(
 ) -> Image.Image:
     """Render ``content`` in the blended style of ``styles`` (``[(image, weight), ...]``); returns RGB.
 
-    The output's longest side is ``params.size``. ``vgg``: a loaded :func:`load_vgg19` (reuse it
-    across jobs); ``None`` loads the real weights (raises :class:`ml.weights.MissingWeightsError` if
-    absent). ``on_progress`` is called after every iteration (with a preview image every
+    The output's longest side is ``params.size``. ``net``: the loaded loss network named by
+    ``params.network`` (:func:`load_network`; reuse it across jobs; ``vgg`` is an older name for
+    it); ``None`` loads it (VGG19 raises :class:`ml.weights.MissingWeightsError` if absent). ``on_progress`` is called after every iteration (with a preview image every
     ``preview_every`` iterations, 0 = never). ``should_stop`` is checked before every iteration;
     when it returns true :class:`Cancelled` is raised (with the partial image). Raises
     :class:`ml.images.ImageError` for unusable images and ``ValueError`` for bad options.
@@ -199,14 +231,14 @@ def run_gatys(
     started = time.perf_counter()
     device = pick_device(str(device) if device is not None else None)
     content = check_image(content)
-    vgg = vgg if vgg is not None else load_vgg19(pooling=params.pooling, device=device)
-    vgg = vgg.to(device)
-    torch.manual_seed(params.seed)
-    if device.type == "cuda":
-        # TF32 matmuls/convs: ~3× faster on Ampere+ and invisible in the result; fp16 is not used
-        # because Gram matrices of large layers overflow it.
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    net = net if net is not None else vgg
+    if net is None:
+        net = load_network(params.network, pooling=params.pooling, device=device)
+    elif network_name(net) != params.network:
+        raise ValueError(f"params are for {params.network} but the loaded network is {net.name}")
+    net = net.to(device)
+    # No process-wide switches here (seeding torch's global RNG, TF32): the caller owns those. The
+    # only randomness, noise init, uses its own generator seeded from params.seed.
 
     sides, iterations = params.level_sizes(), params.level_iterations()
     budget = _memory_budget(params, device)
@@ -243,7 +275,7 @@ def run_gatys(
         level_photo = to_tensor(resize(content, size), device)
         target_content = color.luminance(level_photo) if params.color == "luminance" else level_photo
         style_tensors = _prepare_styles(styles, params, level_photo, side, device)
-        stage = _Level(vgg, params, target_content, style_tensors, checkpointed)
+        stage = _Level(net, params, target_content, style_tensors, checkpointed)
         if x is None:
             start = _initial(params, target_content, style_tensors)
         else:
@@ -305,3 +337,26 @@ def run_gatys(
         result = guided_upsample(result, low_guide.clamp(0, 1), high)
     del content_tensor
     return to_image(result)
+
+
+def measure_throughput(
+    net: LossNetwork, params: GatysParams, *, device: torch.device | str | None = None, side: int = 160
+) -> float:
+    """Effective FLOP/s of ``net`` for ``params`` (their layers and optimiser) on ``device``.
+
+    Runs 4 real iterations on a ``side``-px synthetic image and times the last 3 (the first warms
+    the kernels). Seconds on CPU; feed the result to :func:`estimate` as ``flops``.
+    """
+    from dataclasses import replace
+
+    from ml.style.estimate import throughput_from_run
+
+    generator = torch.Generator().manual_seed(0)
+    pixels = (torch.rand(side * 3 // 4, side, 3, generator=generator) * 255).to(torch.uint8).numpy()
+    content = Image.fromarray(pixels)
+    probe = replace(params, size=side, iterations=4, levels=1, plateau_tolerance=0.0, memory_budget=None)
+    marks: list[float] = []
+    run_gatys(content, [(content, 1.0)], probe, net=net, device=device, on_progress=lambda p: marks.append(p.elapsed))
+    return throughput_from_run(
+        replace(probe, iterations=3), content.size, iterations_done=3, seconds=marks[-1] - marks[0]
+    )

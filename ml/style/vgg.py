@@ -72,6 +72,10 @@ class VGGFeatures(nn.Module):
             raise ValueError(f"{self.name} has no layer {layer!r}; known: {', '.join(self.names)}")
         return self.names.index(layer)
 
+    def stride_of(self, layer: str) -> int:
+        """Downsampling factor of ``layer``'s output (1 in block 1, 16 in block 5)."""
+        return 2 ** sum(1 for name in self.names[: self.index_of(layer)] if name.startswith("pool"))
+
     def truncate(self, layers: list[str] | tuple[str, ...]) -> VGGFeatures:
         """Drop every module after the deepest of ``layers`` (in place); returns self."""
         deepest = max(self.index_of(layer) for layer in layers)

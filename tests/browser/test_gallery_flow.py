@@ -85,3 +85,51 @@ def test_the_pages_work_on_a_phone(browser, live_server, user, artifacts):
     assert page.locator(".nav").is_visible()
     page.screenshot(path=artifacts / "gallery-phone-menu.png")
     context.close()
+
+
+def _upload(name: str, path) -> object:  # type: ignore[no-untyped-def]
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, path.read_bytes(), content_type="image/jpeg")
+
+
+def test_a_gatys_draft_renders_through_the_page_on_the_offline_network(
+    page, live_worker, user, testdata, artifacts, settings, tmp_path, monkeypatch
+):
+    # A fresh install: no VGG19 download, random VGG weights off. MobileNet-v2 ships offline.
+    settings.STYLE_GATYS_RANDOM_WEIGHTS = False
+    monkeypatch.setenv("NSTSITE_WEIGHTS_DIR", str(tmp_path / "weights"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    photo, _ = services.photo_create(
+        owner=user, upload=_upload("tubingen.jpg", testdata / "style/content/tubingen.jpg")
+    )
+    services.style_create(owner=user, upload=_upload("starry.jpg", testdata / "style/styles/starry_night.jpg"))
+    shots = artifacts / "gallery"
+    shots.mkdir(exist_ok=True)
+
+    log_in(page, user.username)
+    page.goto(f"/photos/{photo.pk}/")
+    page.click("button[data-tab=gatys]")
+    panel = page.locator("#gatys-form")
+    assert page.locator("#network").input_value() == "mobilenet-v2"
+    assert page.locator("#network option[value=vgg19]").is_disabled()
+    text = panel.inner_text()
+    assert "VGG19 is not installed on this server" in text
+    assert ".pth" not in text  # no file names or paths for ordinary users
+    assert "fetch_models" not in text and str(tmp_path) not in text
+    assert page.locator("#gatys-start").is_enabled()
+    assert page.locator("#lab-start").is_visible()  # the style lab is offered beside it
+    page.wait_for_selector("#estimate:has-text('About')")  # (the CSP forbids wait_for_function's eval)
+    page.click("#gatys-advanced > summary")
+    page.fill("[name=size]", "128")
+    page.fill("[name=iterations]", "8")
+    page.screenshot(path=shots / "10-gatys-options.png", full_page=True)
+    page.click("#gatys-start")
+
+    page.wait_for_selector("#compare-slider", timeout=180_000)
+    render = Render.objects.get()
+    assert render.status == "succeeded", render.error
+    assert render.params["network"] == "mobilenet-v2" and "random" not in render.device
+    assert max(render.width, render.height) == 128
+    assert "on mobilenet-v2" in page.locator("main").inner_text()
+    page.screenshot(path=shots / "11-gatys-result.png", full_page=True)

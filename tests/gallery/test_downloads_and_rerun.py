@@ -81,7 +81,8 @@ def test_a_gatys_rerun_form_carries_its_advanced_settings(client, user, photo, s
     painting = services.style_create(owner=user, upload=SimpleUploadedFile("p.jpg", photo.image.open("rb").read()))
     original = services.render_create(
         owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)],
-        params={"quality": "draft", "size": 96, "iterations": 7, "style_weight": "1e6", "optimizer": "adam",
+        params={"quality": "draft", "network": "vgg19", "size": 96, "iterations": 7, "style_weight": "1e6",
+                "optimizer": "adam",
                 "color": "luminance", "style_layers": "conv1_1,conv3_1", "seed": 11},
     )  # fmt: skip
     services.render_cancel(render=original)
@@ -90,5 +91,6 @@ def test_a_gatys_rerun_form_carries_its_advanced_settings(client, user, photo, s
     for expected in ('name="size" min="64" max="2048" value="96"', 'name="iterations" min="1" max="2000" value="7"',
                      'name="style_weight" value="1e+06"', '<option value="adam" selected>',
                      '<option value="luminance" selected>', 'name="style_layers" value="conv1_1,conv3_1"',
-                     'name="seed" min="0" value="11"', '<option value="draft" selected>'):  # fmt: skip
+                     'name="seed" min="0" value="11"', '<option value="draft" selected>',
+                     '<option value="vgg19" selected>'):  # fmt: skip
         assert expected in form, expected

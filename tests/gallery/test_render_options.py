@@ -114,7 +114,7 @@ def test_the_web_form_refuses_the_same_bad_numbers(client, user, photo, painting
 def test_good_options_still_work_on_both_paths(user_api, client, user, photo, painting, preset, queues, settings):
     settings.STYLE_GATYS_MAX_SECONDS = 10**6
     body = {"photo": photo.pk, "method": "gatys", "styles": [{"style": painting.pk}],
-            "params": {"quality": "draft", "iterations": 3, "size": 64, "content_weight": 1.5,
+            "params": {"quality": "draft", "network": "vgg19", "iterations": 3, "size": 64, "content_weight": 1.5,
                        "content_layers": ["conv4_2"], "style_layers": "conv1_1,conv2_1", "seed": 7}}  # fmt: skip
     response = user_api.post("/api/v1/renders/", body, format="json")
     assert response.status_code == 202, response.json()
@@ -155,6 +155,6 @@ def test_the_openapi_schema_describes_params_with_types_and_bounds(user_api):
     gatys = variants["Gatys options"]
     assert gatys["iterations"]["type"] == "integer" and gatys["iterations"]["maximum"] == 2000
     assert gatys["style_weight"]["type"] == "number" and gatys["style_weight"]["maximum"] == 1e12
-    assert gatys["content_layers"]["items"]["enum"] == list(options.VGG_LAYERS)
+    assert gatys["content_layers"]["items"]["enum"] == list(options.ALL_LAYERS)
     assert variants["preset / arbitrary / fast options"]["strength"]["maximum"] == 1
     json.dumps(schema)  # a valid JSON document (no NaN/inf in bounds)

@@ -179,24 +179,73 @@ def test_a_gatys_render_reports_progress_and_can_be_cancelled(user, photo, paint
     assert render.iteration < 2000 and time.monotonic() - started < 120
 
 
-def test_a_gatys_render_finishes_and_labels_random_weights(user, photo, painting, queues, run_worker):
+def test_a_gatys_render_runs_on_the_offline_network_by_default_and_measures_its_speed(
+    client, user, photo, painting, queues, run_worker
+):
+    from gallery import engines
+
     render = services.render_create(
         owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)],
         params={"quality": "draft", "size": 64, "iterations": 6, "seed": 5},
     )  # fmt: skip
+    assert render.params["network"] == "mobilenet-v2"
+    assert engines.gatys_throughput("mobilenet-v2") is None
     run_worker("style")
     render.refresh_from_db()
     assert render.status == TaskStatus.SUCCEEDED, render.error
     assert max(render.width, render.height) == 64
-    assert "random VGG weights" in render.device
+    assert "random" not in render.device  # MobileNet-v2's real weights ship offline
     assert render.seed == 5
+    measured = engines.gatys_throughput("mobilenet-v2")
+    assert measured is not None and measured["source"] == "render" and measured["flops"] > 0
+    client.force_login(user)
+    page = client.get(f"/renders/{render.pk}/")  # its page, with the re-run form, shows
+    assert page.status_code == 200 and "on mobilenet-v2" in page.content.decode()
+
+
+def test_a_gatys_render_on_vgg19_labels_random_weights(user, photo, painting, queues, run_worker):
+    render = services.render_create(
+        owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)],
+        params={"quality": "draft", "network": "vgg19", "size": 64, "iterations": 3},
+    )  # fmt: skip
+    run_worker("style")
+    render.refresh_from_db()
+    assert render.status == TaskStatus.SUCCEEDED, render.error
+    assert render.params["network"] == "vgg19" and "random VGG weights" in render.device
+
+
+def test_vgg19_layer_names_are_refused_on_mobilenet_with_the_valid_names(user_api, photo, painting, queues):
+    body = {"photo": photo.pk, "method": "gatys", "styles": [{"style": painting.pk}],
+            "params": {"style_layers": "conv1_1,conv2_1"}}  # fmt: skip
+    response = user_api.post("/api/v1/renders/", body, format="json")
+    assert response.status_code == 400
+    message = str(response.json()["error"])
+    assert "mobilenet-v2" in message and "expanded_conv_10/expand" in message
+    body["params"] = {"network": "vgg19", "style_layers": "conv1_1,conv2_1", "pooling": "avg"}
+    assert user_api.post("/api/v1/renders/", body, format="json").status_code == 202
+    body["params"] = {"network": "mobilenet-v2", "pooling": "avg"}
+    assert user_api.post("/api/v1/renders/", body, format="json").status_code == 400
+
+
+def test_vgg19_without_its_weights_is_refused_without_showing_server_paths(
+    user_api, photo, painting, queues, settings, tmp_path, monkeypatch
+):
+    settings.STYLE_GATYS_RANDOM_WEIGHTS = False
+    monkeypatch.setenv("NSTSITE_WEIGHTS_DIR", str(tmp_path / "w"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "t"))
+    body = {"photo": photo.pk, "method": "gatys", "styles": [{"style": painting.pk}], "params": {"network": "vgg19"}}
+    response = user_api.post("/api/v1/renders/", body, format="json")
+    assert response.status_code == 400
+    message = str(response.json()["error"])
+    assert "VGG19 is not installed" in message and "/" not in message.replace("mobilenet-v2", "")
+    assert Render.objects.count() == 0
 
 
 def test_a_gatys_render_too_big_for_the_worker_is_downscaled_with_a_notice(user, photo, painting, settings):
-    from gallery import engines, options
+    from gallery import options
     from ml.style.estimate import estimate
 
-    full = estimate(options.gatys_params({"quality": "best"}), (photo.width, photo.height), engines.device())
+    full = estimate(options.gatys_params(options.parse("gatys", {"quality": "best"})), (photo.width, photo.height))
     settings.STYLE_GATYS_MAX_SECONDS = int(full.seconds / 4)
     render = services.render_create(
         owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)], params={"quality": "best"}
@@ -318,11 +367,20 @@ def test_the_gatys_estimate_uses_the_workers_device_and_shows_a_downscale(user_a
     from gallery import engines
 
     url = f"/api/v1/estimate/gatys/?photo={photo.pk}&quality=best"
-    cache.set(engines._WORKER_DEVICE_KEY, {"label": "cuda (Test GPU)", "flops": 1e15}, None)
+    cache.set(engines._WORKER_DEVICE_KEY, {"label": "cuda (Test GPU)"}, None)
+    rough = user_api.get(url).json()
+    assert rough["network"] == "mobilenet-v2" and "rough" in rough["basis"]
+    engines.gatys_throughput_record("mobilenet-v2", 1e15, source="probe")
     fast = user_api.get(url).json()
     assert fast["device"] == "cuda (Test GPU)" and fast["size"] == 1024 and fast["notice"] == ""
-    cache.set(engines._WORKER_DEVICE_KEY, {"label": "cpu (slow)", "flops": 1e9}, None)
-    settings.STYLE_GATYS_MAX_SECONDS = int(fast["seconds"] * 1e6 / 4) or 1
+    assert "test run" in fast["basis"]
+    engines.gatys_throughput_record("mobilenet-v2", 1e9, source="render")
+    slow = user_api.get(url).json()
+    assert slow["seconds"] > 100 * fast["seconds"] and "last 1 render" in slow["basis"]
+    # a later probe does not overwrite what real renders measured
+    engines.gatys_throughput_record("mobilenet-v2", 1e15, source="probe")
+    assert user_api.get(url).json()["seconds"] == slow["seconds"]
+    settings.STYLE_GATYS_MAX_SECONDS = int(slow["seconds"] / 4) or 1
     slow = user_api.get(url).json()
     assert (
         slow["size"] < 1024 and "Reduced to" in slow["notice"] and slow["seconds"] <= settings.STYLE_GATYS_MAX_SECONDS
@@ -332,3 +390,24 @@ def test_the_gatys_estimate_uses_the_workers_device_and_shows_a_downscale(user_a
     other = APIClient()
     other.force_authenticate(other_user)
     assert other.get(url).status_code == 404
+
+
+def test_only_staff_see_which_weights_file_is_missing_for_vgg19(
+    client, user, staff_user, content_jpeg, style_jpeg, settings, tmp_path, monkeypatch
+):
+    settings.STYLE_GATYS_RANDOM_WEIGHTS = False
+    monkeypatch.setenv("NSTSITE_WEIGHTS_DIR", str(tmp_path / "w"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "t"))
+    pages = {}
+    for person in (user, staff_user):
+        upload = SimpleUploadedFile("p.jpg", content_jpeg, content_type="image/jpeg")
+        photo, _ = services.photo_create(owner=person, upload=upload)
+        services.style_create(owner=person, upload=SimpleUploadedFile("s.jpg", style_jpeg, content_type="image/jpeg"))
+        client.force_login(person)
+        pages[person.username] = client.get(f"/photos/{photo.pk}/").content.decode()
+    ordinary, staff = pages[user.username], pages[staff_user.username]
+    assert "VGG19 is not installed on this server" in ordinary
+    assert "vgg19-dcbabe56.pth" not in ordinary and str(tmp_path) not in ordinary and "fetch_models" not in ordinary
+    assert "vgg19-dcbabe56.pth" in staff
+    for page in (ordinary, staff):  # Gatys itself stays available on the offline network
+        assert 'value="mobilenet-v2" selected' in page and "Start Gatys render</button>" in page

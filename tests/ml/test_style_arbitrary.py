@@ -85,3 +85,43 @@ def test_preserve_color_keeps_the_photos_chroma(stylizer, images):
 def test_small_and_elongated_photos_work(stylizer, images):
     assert stylizer.stylize(Image.new("RGB", (40, 30), "red"), images["wave"]).size == (40, 30)
     assert stylizer.stylize(Image.new("RGB", (600, 40), "blue"), images["wave"]).size == (600, 40)
+
+
+def _unfused_and_pytorch_vectors(painting: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+    import onnxruntime as ort
+    import torch
+
+    from ml.style.arbitrary import STYLE_SIZE, _center_square
+    from ml.style.mobilenet import ONNX_FILE, load_mobilenet_v2
+    from ml.weights import package_file
+
+    x = (np.asarray(_center_square(painting, STYLE_SIZE), dtype=np.float32) / 255.0)[None]
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(str(package_file(*ONNX_FILE)), options, providers=["CPUExecutionProvider"])
+    unfused = session.run(None, {"style_image": x})[0].ravel()
+    with torch.no_grad():
+        native = load_mobilenet_v2(device="cpu", quantize_activations=True)
+        ours = native.style_vector(torch.from_numpy(x).permute(0, 3, 1, 2)).numpy().ravel()
+    return unfused, ours
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_the_engines_style_vector_equals_the_unfused_graph_and_the_pytorch_rebuild(stylizer, images):
+    # onnxruntime's fused int8 kernels are wrong on some CPUs (cosine ~0.977 on AVX2 without VNNI);
+    # whatever path the engine chose at load must agree with the file's literal arithmetic.
+    engine = stylizer.style_vector(images["wave"]).ravel()
+    unfused, ours = _unfused_and_pytorch_vectors(images["wave"])
+    assert _cosine(engine, unfused) > 0.999
+    assert _cosine(ours, unfused) > 0.9995  # within about one int8 step per value
+    assert stylizer.predictor_path in ("fused", "unfused") and stylizer.predictor_cosine > 0.999
+
+
+def test_the_engine_falls_back_to_the_unfused_predictor_when_the_fused_one_disagrees(images):
+    strict = ArbitraryStylizer(device="cpu", min_cosine=1.01)  # no session can pass: forces the fallback
+    assert strict.predictor_path == "unfused"
+    unfused, _ = _unfused_and_pytorch_vectors(images["starry"])
+    assert _cosine(strict.style_vector(images["starry"]).ravel(), unfused) > 0.99999

@@ -34,12 +34,44 @@ def test_preset_and_arbitrary_write_images(testdata: Path, tmp_path):
     assert max(Image.open(out).size) == 96
 
 
-def test_gatys_without_weights_exits_2_naming_the_file(testdata: Path, tmp_path, monkeypatch, capsys):
+def test_gatys_on_vgg19_without_weights_exits_2_naming_the_file(testdata: Path, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NSTSITE_WEIGHTS_DIR", str(tmp_path / "w"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "t"))
     photo = testdata / "style" / "content" / "sailboat.jpg"
-    code = main(["gatys", str(photo), "--style-image", str(photo), "--size", "64", "-o", str(tmp_path / "g.png")])
+    out = str(tmp_path / "g.png")
+    code = main(["gatys", str(photo), "--style-image", str(photo), "--network", "vgg19", "--size", "64", "-o", out])
     assert code == 2 and "vgg19-dcbabe56.pth" in capsys.readouterr().err
+
+
+def test_gatys_draft_runs_offline_on_mobilenet_without_any_weights_directory(
+    testdata: Path, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("NSTSITE_WEIGHTS_DIR", str(tmp_path / "w"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "t"))
+    photo = testdata / "style" / "content" / "sailboat.jpg"
+    style = testdata / "style" / "styles" / "starry_night.jpg"
+    out = tmp_path / "g.png"
+    argv = ["gatys", str(photo), "--style-image", str(style), "--quality", "draft", "--size", "64", "--iterations", "3"]
+    assert main([*argv, "-o", str(out)]) == 0
+    assert max(Image.open(out).size) == 64
+    assert not (tmp_path / "w").exists()
+
+
+def test_gatys_names_the_networks_layers_when_one_is_unknown(testdata: Path, tmp_path, capsys):
+    photo = testdata / "style" / "content" / "sailboat.jpg"
+    argv = [
+        "gatys",
+        str(photo),
+        "--style-image",
+        str(photo),
+        "--style-layers",
+        "conv1_1",
+        "-o",
+        str(tmp_path / "g.png"),
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "mobilenet-v2 has no layer(s) conv1_1" in err and "expanded_conv_10/expand" in err
 
 
 def test_a_non_image_input_exits_2(tmp_path, capsys):

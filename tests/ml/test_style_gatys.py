@@ -207,3 +207,67 @@ def test_missing_vgg19_weights_raise_a_clear_error(tmp_path, monkeypatch, images
     assert "fetch" in str(caught.value)
     with pytest.raises(MissingWeightsError, match=r"vgg19-dcbabe56\.pth"):
         run_gatys(images["content"], [(images["wave"], 1.0)], GatysParams(**SMALL), device="cpu")
+
+
+# --- MobileNet-v2 (the offline loss network, real weights) and per-network options -------------
+
+
+@pytest.fixture(scope="module")
+def mobilenet():
+    from ml.style.networks import load_network
+
+    return load_network("mobilenet-v2", device="cpu")
+
+
+def test_on_mobilenet_the_style_loss_falls_and_the_image_moves_towards_the_painting(mobilenet, images):
+    reports: list[Progress] = []
+    params = GatysParams.for_quality("draft", size=64, iterations=15)
+    assert params.network == "mobilenet-v2" and params.spec.normalize_losses
+    out = run_gatys(images["content"], [(images["starry"], 1.0)], params, net=mobilenet, on_progress=reports.append)
+    assert out.size == (64, 48)
+    assert reports[-1].style_loss < 0.5 * reports[0].style_loss
+    # starting from the photo, the content term starts at zero and grows as the style comes in
+    assert reports[0].content_loss == pytest.approx(0.0, abs=1e-6) and reports[-1].content_loss > 0
+    photo = _array(images["content"].resize(out.size, Image.Resampling.LANCZOS))
+    assert np.abs(_array(out) - photo).mean() > 5
+
+
+def test_each_network_has_its_own_layers_and_defaults():
+    mobile = GatysParams.for_network("mobilenet-v2")
+    vgg19 = GatysParams.for_network("vgg19")
+    assert mobile.content_layers == ("expanded_conv_10/expand",) and mobile.style_weight == 1e3
+    assert vgg19.content_layers == ("conv4_2",) and vgg19.style_weight == 1e6
+    with pytest.raises(ValueError, match="vgg19 has no layer"):
+        GatysParams.for_network("vgg19", style_layers=("Conv",))
+    with pytest.raises(ValueError, match="no pooling"):
+        GatysParams.for_network("mobilenet-v2", pooling="avg")
+    with pytest.raises(ValueError, match="network must be one of"):
+        GatysParams.for_network("resnet50")
+
+
+def test_layer_presets_pick_each_networks_layers_and_weights():
+    coarse = GatysParams.for_network("mobilenet-v2", layer_preset="coarse")
+    assert coarse.style_layers[-1] == "expanded_conv_10/expand" and len(coarse.style_layers) == 3
+    ramp = GatysParams.for_network("vgg19", layer_preset="deep-weighted")
+    assert ramp.layer_weights()[-1] > ramp.layer_weights()[0]
+    with pytest.raises(ValueError, match="layer_preset"):
+        GatysParams.for_network("vgg19", layer_preset="nope")
+
+
+def test_a_network_that_does_not_match_the_params_is_refused(vgg, images):
+    with pytest.raises(ValueError, match="params are for mobilenet-v2"):
+        run_gatys(images["content"], [(images["starry"], 1.0)], GatysParams.for_network(size=32, iterations=1), net=vgg)
+
+
+def test_the_estimate_follows_the_network_and_a_measured_throughput(mobilenet):
+    mobile = GatysParams.for_quality("draft")
+    vgg19 = GatysParams.for_quality("draft", network="vgg19", iterations=100)
+    flops = 1e10
+    # VGG19 needs far more arithmetic per iteration than MobileNet-v2 at the same size
+    assert estimate(vgg19, (512, 384), flops=flops).seconds > 10 * estimate(mobile, (512, 384), flops=flops).seconds
+    assert estimate(mobile, (512, 384), flops=2 * flops).seconds == pytest.approx(
+        estimate(mobile, (512, 384), flops=flops).seconds / 2
+    )
+    from ml.style.gatys import measure_throughput
+
+    assert measure_throughput(mobilenet, mobile, side=64) > 0
