@@ -15,6 +15,7 @@ speed and CPU/GPU agreement do not depend on the weights' values.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -111,28 +112,28 @@ def check_arbitrary(devices: list[torch.device], side: int) -> list[Row]:
     return rows
 
 
-def _load(name: str, device: torch.device) -> tuple[Any, str]:
-    """The loss network with its real weights, else random ones (VGG19 only; seeded, so every device gets the same)."""
-    from ml.style.networks import load_network
+def _load(loader: Callable[..., Any], device: torch.device) -> tuple[Any, str]:
+    """The network with its real weights, else random ones (seeded, so every device gets the same)."""
     from ml.weights import MissingWeightsError
 
     torch.manual_seed(3)
     try:
-        return load_network(name, device=device), ""
+        return loader(device=device), ""
     except MissingWeightsError:
-        return load_network(name, random_weights=True, device=device), "random weights"
+        return loader(random_weights=True, device=device), "random weights"
 
 
 def check_gatys(devices: list[torch.device], side: int, iterations: int, full: bool) -> list[Row]:
     from ml.style.gatys import run_gatys
     from ml.style.gatys_params import NETWORKS, GatysParams
+    from ml.style.networks import load_network
 
     content, style = _photo("tubingen.jpg", side), _photo("sailboat.jpg", side)
     rows = []
     for name in NETWORKS:
         expected = None
         for device in devices:
-            net, note = _load(name, device)
+            net, note = _load(functools.partial(load_network, name), device)
             params = GatysParams.for_network(name, size=side, iterations=iterations, optimizer="adam", seed=0)
 
             def render(net: Any = net, params: GatysParams = params, device: torch.device = device) -> np.ndarray:
