@@ -80,10 +80,18 @@ def gatys_available() -> tuple[bool, str]:
 
 
 @functools.cache
-def fast_model(path: str):  # type: ignore[no-untyped-def]
+def fast_model(name: str):  # type: ignore[no-untyped-def]
+    """A trained style's network, read through media storage (the worker may share no disk with
+    the web tier). Cached by storage name: checkpoint names are random and never rewritten."""
+    import io
+
+    from django.core.files.storage import default_storage
+
     from ml.style.fast import FastStylizer
 
-    return FastStylizer.from_checkpoint(path, device=device())
+    with default_storage.open(name, "rb") as handle:
+        data = io.BytesIO(handle.read())  # torch.load wants a seekable file; S3 streams are not
+    return FastStylizer.from_checkpoint(data, device=device())
 
 
 def warm_up() -> None:

@@ -205,6 +205,9 @@ if env_str("AWS_STORAGE_BUCKET_NAME"):
     }
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# With object storage, file views redirect to a signed URL on the bucket's endpoint; where clients
+# cannot reach that endpoint (a private MinIO), set false and the web tier streams the file itself.
+MEDIA_REDIRECT_TO_STORAGE = env_bool("MEDIA_REDIRECT_TO_STORAGE", True)
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {
