@@ -197,6 +197,8 @@ if env_str("AWS_STORAGE_BUCKET_NAME"):
             "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
             "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
             "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            # "path" for MinIO and other self-hosted endpoints without per-bucket DNS names.
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
             "default_acl": "private",
             "querystring_auth": True,  # short-lived signed URLs; the bucket stays private
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 300),
