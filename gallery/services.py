@@ -224,21 +224,25 @@ class GatysPlan:
 
 def gatys_plan(*, photo: Photo, params: dict[str, Any]) -> GatysPlan:
     """Estimate on the style worker's device; downscale until it fits ``STYLE_GATYS_MAX_SECONDS``, or refuse."""
-    from gallery.engines import device, worker_device
+    from gallery.capacity import gatys_status
 
-    label, flops = worker_device()
     requested = plan = options.gatys_params(params)
+    # Decided by the live workers' own records (their weights, device and measured speed), never by
+    # this web host's disk or CPU.
+    worker = gatys_status(getattr(plan, "network", "vgg19"))
+    if not worker.ok:
+        raise ValidationError({"method": worker.message})
     size = (photo.width, photo.height)
-    cost = estimate(plan, size, device(), flops=flops)
+    cost = estimate(plan, size, worker.device_type, flops=worker.flops)
     while cost.seconds > settings.STYLE_GATYS_MAX_SECONDS and plan.size > 128:
         plan = dataclasses.replace(plan, size=max(128, int(plan.size * 0.75)))
-        cost = estimate(plan, size, device(), flops=flops)
+        cost = estimate(plan, size, worker.device_type, flops=worker.flops)
     if cost.seconds > settings.STYLE_GATYS_MAX_SECONDS:
         raise ValidationError(
             {"params": "This would take too long on this server even at 128 px; use fewer iterations."}
         )
     notice = f"Reduced to {plan.size} px so it finishes within the time limit." if plan.size < requested.size else ""
-    return GatysPlan(params=plan, cost=cost, device=label, notice=notice)
+    return GatysPlan(params=plan, cost=cost, device=worker.device, notice=notice)
 
 
 def _fit_gatys(render: Render, photo: Photo) -> None:
@@ -254,7 +258,17 @@ def _enqueue(render: Render) -> None:
     from gallery.jobs import on_render_failure, render_run
 
     timeout = settings.JOB_TIMEOUT_STYLE
-    jobs.enqueue("style", render_run, Render, render.pk, on_failure=on_render_failure, job_timeout=timeout)
+    queue = render_queue(render)
+    jobs.enqueue(queue, render_run, Render, render.pk, on_failure=on_render_failure, job_timeout=timeout)
+
+
+def render_queue(render: Render) -> str:
+    """``gatys-<network>`` for Gatys on downloaded weights, ``style`` for the rest (gallery/capacity.py)."""
+    from gallery.capacity import gatys_queue
+
+    if render.method == RenderMethod.GATYS:
+        return gatys_queue(render.params.get("network") or "vgg19")
+    return "style"
 
 
 def render_cancel(*, render: Render) -> bool:

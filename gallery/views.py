@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from gallery import engines, options, previews, services
+from gallery import options, previews, services
+from gallery.capacity import gatys_status
 from gallery.forms import StyleUploadForm, UploadForm
 from gallery.imaging import UploadError
 from gallery.models import Render, RenderMethod, Style, StyleKind
@@ -63,7 +64,8 @@ def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
     photo = get_object_or_404(services.user_photos(request.user), pk=pk)
     previews_ready = previews.photo_previews_ensure(photo=photo)  # queues a job at most; never renders here
     styles = services.visible_styles(request.user)
-    gatys_ok, gatys_message = engines.gatys_available()
+    gatys = gatys_status("vgg19")  # what the live workers say, not this web host
+    gatys_ok, gatys_message = gatys.ok, gatys.message
     return render(
         request,
         "gallery/photo.html",

@@ -134,8 +134,12 @@ REDIS_URL = os.environ["REDIS_URL"]
 
 JOB_TIMEOUT_STYLE = env_int("JOB_TIMEOUT_STYLE", 1800)
 JOB_TIMEOUT_FACES = env_int("JOB_TIMEOUT_FACES", 600)
+# Routing (nstsite/capabilities.py, docs/deploy.md): "style" takes every style job that needs only
+# packaged weights; "gatys-vgg19" Gatys on VGG19, whose weights are downloaded, so only workers that
+# have them listen there; "faces" every face job.
 RQ_QUEUES = {
     "style": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_STYLE},
+    "gatys-vgg19": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_STYLE},
     "faces": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_FACES},
 }
 RQ = {"COMMIT_MODE": "on_db_commit"}
@@ -310,6 +314,9 @@ LOGGING = {
 TASK_HEARTBEAT_SECONDS = env_int("TASK_HEARTBEAT_SECONDS", 10)
 TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 60)
 WORKER_WARMUP = env_bool("WORKER_WARMUP", not TESTING)
+# Each worker advertises what it can do in Redis for this many seconds, refreshed every third of it
+# (nstsite/capabilities.py); a worker silent this long no longer counts for Gatys availability.
+WORKER_CAPABILITY_TTL = env_int("WORKER_CAPABILITY_TTL", 60)
 
 # Gatys needs VGG19's ImageNet weights (`make fetch-models`). Random weights exist only so the test
 # suite can exercise the pipeline on machines without them; never enable this in production.

@@ -11,8 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = Path(os.environ.get("NSTSITE_TESTDATA", ROOT.parent / "shared" / "testdata"))
 ARTIFACTS = Path(os.environ.get("NSTSITE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-QUEUES = ("style", "faces")
+QUEUES = ("style", "gatys-vgg19", "faces")
 PASSWORD = "a-Strong-pass-4-tests"
+BURST_WORKER = "pytest-burst-worker"
 
 
 @pytest.fixture(scope="session")
@@ -91,8 +92,15 @@ def queues() -> Iterator[dict[str, object]]:
                     queue.connection.delete(Job.key_for(job_id))
                 queue.connection.delete(reg.key)
 
+    from nstsite.capabilities import advertise, withdraw
+    from nstsite.worker import capabilities_of
+
     _empty()
+    # The web tier accepts Gatys only when a live worker can run it: advertise the burst worker
+    # that run_worker starts later, with this process's real capabilities.
+    advertise(capabilities_of(BURST_WORKER, list(QUEUES)))
     yield {name: django_rq.get_queue(name) for name in QUEUES}
+    withdraw(BURST_WORKER)
     _empty()
 
 
@@ -185,13 +193,27 @@ def live_worker(transactional_db, settings, queues):  # type: ignore[no-untyped-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "rqworker", "style", "faces",
+            [sys.executable, str(ROOT / "manage.py"), "rqworker", *QUEUES,
              "--worker-class", "nstsite.worker.WarmWorker"],
             env=env, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
+        wait_until_advertised(process)
         yield process
         process.terminate()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def wait_until_advertised(process, seconds: float = 180) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the worker ``process`` has started and advertised its capabilities (pages ask for them)."""
+    import time
+
+    from nstsite.capabilities import live
+
+    deadline = time.monotonic() + seconds
+    while not any(w.worker != BURST_WORKER for w in live()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the worker did not start; see test-artifacts/worker.log")
+        time.sleep(0.2)

@@ -27,6 +27,9 @@ from django.core.management.base import BaseCommand, CommandError
 from nstsite.embedded import var_dir
 
 QUEUES = ("style", "faces")
+# The queues each worker takes, first first (routing: nstsite/capabilities.py). The style worker
+# also takes Gatys on VGG19; without the VGG19 weights it drops that queue and says so.
+WORKER_QUEUES = {"style": ("style", "gatys-vgg19"), "faces": ("faces",)}
 
 
 class Command(BaseCommand):
@@ -111,7 +114,7 @@ class Command(BaseCommand):
 
     def _worker_command(self, queue: str) -> list[str]:
         return [
-            sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "rqworker", queue,
+            sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "rqworker", *WORKER_QUEUES[queue],
             "--worker-class", "nstsite.worker.WarmWorker", "--name", f"{queue}-{os.getpid()}-{secrets.token_hex(3)}",
         ]  # fmt: skip
 
