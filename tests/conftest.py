@@ -120,7 +120,9 @@ def run_worker(queues: dict[str, object]) -> Callable[..., int]:
         )
 
     def _run(*names: str) -> int:
-        names = names or QUEUES
+        # "style" means the style worker as `make run` starts it: it takes Gatys on VGG19 too.
+        names = tuple(q for n in names or QUEUES for q in (("style", "gatys-vgg19") if n == "style" else (n,)))
+        names = tuple(dict.fromkeys(names))
         before = _done(names)
         worker = WarmWorker([django_rq.get_queue(n) for n in names], connection=django_rq.get_connection(names[0]))
         worker.work(burst=True)

@@ -192,7 +192,7 @@ def test_a_gatys_render_finishes_and_labels_random_weights(user, photo, painting
     assert render.seed == 5
 
 
-def test_a_gatys_render_too_big_for_the_worker_is_downscaled_with_a_notice(user, photo, painting, settings):
+def test_a_gatys_render_too_big_for_the_worker_is_downscaled_with_a_notice(user, photo, painting, settings, queues):
     from gallery import engines, options
     from ml.style.estimate import estimate
 
@@ -253,7 +253,7 @@ def test_a_worker_killed_mid_render_leaves_the_render_failed_with_a_reason(user,
     env = {**os.environ, "DATABASE_URL": database_url, "MEDIA_ROOT": str(settings.MEDIA_ROOT),
            "TASK_HEARTBEAT_SECONDS": "1", "WORKER_WARMUP": "false", "STYLE_GATYS_RANDOM_WEIGHTS": "true"}  # fmt: skip
     worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "rqworker", "style", "--worker-class", "nstsite.worker.WarmWorker"],
+        [sys.executable, str(ROOT / "manage.py"), "rqworker", "style", "gatys-vgg19", "--worker-class", "nstsite.worker.WarmWorker"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
