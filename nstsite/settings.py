@@ -332,7 +332,7 @@ LANDING_EXAMPLES_MAX_SIDE = env_int("LANDING_EXAMPLES_MAX_SIDE", 640)
 
 # --- Faces (see faces/conf.py for how each is used) ---------------------------------------------
 
-FACES_EMBEDDER = env_str("FACES_EMBEDDER", "dlib-resnet-v1")
+FACES_EMBEDDER = env_str("FACES_EMBEDDER", "facenet-casia-webface")
 FACES_DEVICE = env_str("FACES_DEVICE")  # empty: NSTSITE_DEVICE / automatic
 FACES_TARGET_FAR = float(env_str("FACES_TARGET_FAR", "0.001"))
 FACES_KNN = env_int("FACES_KNN", 5)  # nearest reference faces that vote

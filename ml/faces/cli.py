@@ -129,7 +129,8 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     if args.kmeans:
         labels = kmeans(embeddings, args.kmeans, seed=args.seed)
     else:
-        labels = dbscan(embeddings, eps=args.eps, min_faces=args.min_faces)
+        eps = args.eps if args.eps is not None else embedder.spec.cluster_eps
+        labels = dbscan(embeddings, eps=eps, min_faces=args.min_faces)
     for label in sorted(set(labels.tolist())):
         members = [name for name, lab in zip(names, labels.tolist(), strict=True) if lab == label]
         title = "noise" if label == NOISE else f"cluster {label}"
@@ -204,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cluster", help="group all faces in images/folders by person")
     p.add_argument("paths", nargs="+", help="images or folders (searched recursively)")
-    p.add_argument("--eps", type=float, default=0.07, help="DBSCAN cosine radius (default 0.07, for dlib-resnet-v1)")
+    p.add_argument("--eps", type=float, help="DBSCAN cosine radius (default: the embedder's, 0.40 FaceNet, 0.07 dlib)")
     p.add_argument("--min-faces", type=int, default=2, help="faces (itself included) a core face needs within eps")
     p.add_argument("--kmeans", type=int, metavar="K", help="use K-means with K clusters instead of DBSCAN")
     p.add_argument("--seed", type=int, default=0)

@@ -45,7 +45,9 @@ def test_verify_two_photos_of_one_person_and_of_two_people(user_api, faces_dir, 
         assert response.status_code == 202, response.content
         return response.json()["status_url"]
 
-    same = verify(faces_dir / "jennifer_aniston" / "1.jpg", faces_dir / "jennifer_aniston" / "2.jpg")
+    # FaceNet's default threshold is its FAR 1e-3 point, which accepts ~93 % of same-person pairs: Aniston
+    # 1 vs 2 (0.56 apart) is one of the ~7 % it calls different, 1 vs 3 (0.24) a typical pair.
+    same = verify(faces_dir / "jennifer_aniston" / "1.jpg", faces_dir / "jennifer_aniston" / "3.jpg")
     different = verify(faces_dir / "jennifer_aniston" / "1.jpg", faces_dir / "nicole_kidman" / "1.jpg")
     assert run_worker("faces") == 2
     a, b = user_api.get(same).json(), user_api.get(different).json()

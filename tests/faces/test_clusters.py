@@ -71,18 +71,21 @@ def test_calibration_sets_the_threshold_and_draws_the_roc_and_an_override_wins(
     for folder in ["colin_powell", "halle_berry", "tony_blair", "vladimir_putin", "serena_williams"]:
         enroll(staff_user, folder, sorted((faces_dir / folder).glob("*.jpg"))[:3], run=False)
     run_worker("faces")
-    assert threshold_for("dlib-resnet-v1").source == "default"
+    embedder = "facenet-casia-webface"  # the default
+    assert threshold_for(embedder).source == "default"
     calibration_create(actor=staff_user, target_far=1e-3)
     run_worker("faces")
     calibration = Calibration.objects.get()
     assert calibration.status == "succeeded", calibration.error
+    assert calibration.embedder == embedder
     assert calibration.genuine_pairs > 0 and calibration.impostor_pairs > calibration.genuine_pairs
-    assert calibration.far <= 1e-3 and 0 < calibration.threshold < 0.3 and calibration.tar > 0.5
+    # FaceNet: same-person pairs ≈ 0.2–0.5 apart, different people ≈ 0.7–1.2 (cosine).
+    assert calibration.far <= 1e-3 and 0.2 < calibration.threshold < 0.9 and calibration.tar > 0.5
     assert default_storage.exists(calibration.roc.name)
-    assert threshold_for("dlib-resnet-v1").source == "calibrated"
-    threshold_override_set(embedder="dlib-resnet-v1", threshold=0.07, actor=staff_user)
-    assert threshold_for("dlib-resnet-v1").value == 0.07
+    assert threshold_for(embedder).source == "calibrated"
+    threshold_override_set(embedder=embedder, threshold=0.45, actor=staff_user)
+    assert threshold_for(embedder).value == 0.45
     client.force_login(staff_user)
     page = client.get("/faces/thresholds/").content.decode()
-    assert "0.0700" in page and f"/faces/calibrations/{calibration.pk}/roc.png" in page
+    assert "0.4500" in page and f"/faces/calibrations/{calibration.pk}/roc.png" in page
     assert client.get(f"/faces/calibrations/{calibration.pk}/roc.png").status_code == 200

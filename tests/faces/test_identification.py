@@ -24,6 +24,7 @@ def test_a_group_photo_gets_the_enrolled_names_and_no_name_twice(
     assert len(faces) == 2
     assert [f.person for f in faces] == [obama, biden]  # Obama left, Biden right
     assert all(f.assignment == Assignment.AUTO and f.distance <= scan.threshold for f in faces)
+    assert scan.embedder == "facenet-casia-webface" and all(f.embedder == scan.embedder for f in faces)  # the default
     assert all(f.owner == user and f.crop for f in faces)
 
 
@@ -50,6 +51,7 @@ def _main_face(photo):  # type: ignore[no-untyped-def]
 def test_enrolled_people_are_identified_and_strangers_come_back_unknown(
     staff_user, user, faces_dir, enroll, scan_photo, run_worker, artifacts
 ):
+    from faces import conf
     from faces.services import threshold_for
 
     people = {}
@@ -92,7 +94,8 @@ def test_enrolled_people_are_identified_and_strangers_come_back_unknown(
     top1 = right / known
     unknown_rate = rejected / (rejected + accepted)
     report = (
-        f"threshold {threshold_for('dlib-resnet-v1').value:.4f} ({threshold_for('dlib-resnet-v1').source}); "
+        f"{conf.embedder_name()}, threshold {threshold_for(conf.embedder_name()).value:.4f} "
+        f"({threshold_for(conf.embedder_name()).source}); "
         f"enrolled probes: {right}/{known} top-1 correct ({top1:.1%}), {wrong} wrong person, {missed} unknown; "
         f"not-enrolled: {rejected}/{rejected + accepted} unknown ({unknown_rate:.1%}); {no_face} photos without a face"
     )

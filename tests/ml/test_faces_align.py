@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.faces.align import TEMPLATES, align_face, crop_thumbnail, similarity_transform
+from ml.faces.align import TEMPLATES, align_face, crop_face_box, crop_thumbnail, similarity_transform
 from ml.faces.detect import FaceDetector
 from ml.images import open_image
 
@@ -70,6 +70,26 @@ def test_crop_thumbnail_is_square_with_margin():
     assert thumb.size == (96, 96) and thumb.mode == "RGB"
     # The crop is inside the (red) image, so no black padding appears.
     assert np.asarray(thumb)[..., 0].min() > 150
+
+
+def test_facenet_crop_is_the_box_plus_a_margin_in_chip_pixels():
+    # A white 128×128 box on black: with margin 32 at 160 px the box fills the middle 128 px of the
+    # chip, 16 px of margin on each side (the margin scales with the box: 32 · 128 / (160 − 32) = 32 px).
+    pixels = np.zeros((400, 400, 3), np.uint8)
+    pixels[100:228, 150:278] = 255
+    chip = np.asarray(crop_face_box(Image.fromarray(pixels), (150, 100, 278, 228), size=160, margin=32))
+    assert chip.shape == (160, 160, 3)
+    white = np.argwhere(chip[..., 0] > 127)
+    assert white.min(axis=0).tolist() == [16, 16] and white.max(axis=0).tolist() == [143, 143]
+    # At the image border the enlarged box is clipped (not padded), as facenet-pytorch does.
+    corner = np.zeros((400, 400, 3), np.uint8)
+    corner[:128, :128] = 255
+    edge = np.asarray(crop_face_box(Image.fromarray(corner), (0, 0, 128, 128), size=160, margin=32))
+    white = np.argwhere(edge[..., 0] > 127)
+    assert white.min(axis=0).tolist() == [0, 0]  # no black band where the margin left the image
+    assert 140 <= white.max(axis=0).min() <= 143  # 128 of the 144 px kept, stretched to 160
+    with pytest.raises(ValueError, match="empty face box"):
+        crop_face_box(Image.fromarray(pixels), (10, 10, 10, 50))
 
 
 def test_our_chips_match_dlibs_get_face_chip_closely(testdata: Path):

@@ -64,7 +64,7 @@ def test_embed_saves_an_array(small_folder, tmp_path, capsys):
     out = tmp_path / "e.npy"
     assert main(["embed", str(photo), "--out", str(out), *FAST]) == 0
     array = np.load(out)
-    assert array.shape[1] == 128 and array.shape[0] >= 1
+    assert array.shape[1] == 512 and array.shape[0] >= 1  # the default embedder: FaceNet
 
 
 def test_cluster_groups_a_folder(small_folder, capsys):

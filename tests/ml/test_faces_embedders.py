@@ -1,7 +1,8 @@
-"""Embedder registry, dlib descriptor (real weights) and FaceNet mechanics (random weights)."""
+"""Embedder registry, the real FaceNet (CASIA) and dlib descriptors, FaceNet mechanics (random weights)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
+from ml.faces.align import align_face, crop_face_box
 from ml.faces.detect import FaceDetector
 from ml.faces.embedders import (
     DEFAULT_EMBEDDER,
     EMBEDDERS,
+    DlibResNetEmbedder,
     Embedder,
     FaceNetEmbedder,
     fixed_image_standardization,
@@ -29,11 +32,13 @@ def faces_and_image(testdata: Path):
 
 
 def test_registry_describes_every_embedder():
-    assert DEFAULT_EMBEDDER == "dlib-resnet-v1"
+    assert DEFAULT_EMBEDDER == "facenet-casia-webface"
     assert set(EMBEDDERS) == {"dlib-resnet-v1", "facenet-vggface2", "facenet-casia-webface"}
-    assert (EMBEDDERS["dlib-resnet-v1"].dim, EMBEDDERS["dlib-resnet-v1"].input_size) == (128, 150)
+    dlib = EMBEDDERS["dlib-resnet-v1"]
+    assert (dlib.dim, dlib.input_size, dlib.crop, dlib.template) == (128, 150, "landmarks", "dlib")
     for name in ("facenet-vggface2", "facenet-casia-webface"):
-        assert (EMBEDDERS[name].dim, EMBEDDERS[name].input_size) == (512, 160)
+        spec = EMBEDDERS[name]
+        assert (spec.dim, spec.input_size, spec.crop, spec.margin) == (512, 160, "box", 32)
     for spec in EMBEDDERS.values():
         assert spec.metric == "cosine" and 0 < spec.default_threshold < 1
 
@@ -44,12 +49,38 @@ def test_unknown_embedder_name_is_a_clear_error():
 
 
 def test_get_embedder_reuses_one_instance():
-    assert get_embedder(device="cpu") is get_embedder("dlib-resnet-v1", device="cpu")
+    assert get_embedder(device="cpu") is get_embedder("facenet-casia-webface", device="cpu")
+    assert get_embedder("dlib-resnet-v1", device="cpu") is get_embedder("dlib-resnet-v1", device="cpu")
+
+
+def test_facenet_crops_the_mtcnn_box_with_a_margin_not_the_landmark_warp(faces_and_image):
+    image, faces = faces_and_image
+    embedder = get_embedder(device="cpu")
+    chips = embedder.align(image, faces[:2])
+    for chip, face in zip(chips, faces[:2], strict=True):
+        assert np.array_equal(np.asarray(chip), np.asarray(crop_face_box(image, face.box, 160, 32)))
+        assert not np.array_equal(np.asarray(chip), np.asarray(align_face(image, face.landmarks, 160, "facenet")))
+
+
+def test_facenet_embeddings_are_unit_norm_512d_and_tell_people_apart(testdata: Path, faces_and_image):
+    image, faces = faces_and_image
+    embedder = get_embedder(device="cpu")
+    vectors = embedder.embed_faces(image, faces)
+    assert vectors.shape == (6, 512) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    strangers = (1 - vectors @ vectors.T)[np.triu_indices(6, 1)]
+    assert strangers.min() > embedder.default_threshold  # six different people, none called the same
+    detector = FaceDetector(device="cpu")
+    same = []
+    for path in sorted((testdata / "faces" / "serena_williams").glob("*.jpg"))[:2]:
+        photo = open_image(path)
+        same.append(embedder.embed_faces(photo, [max(detector.detect(photo), key=lambda f: f.width)])[0])
+    assert 1 - float(same[0] @ same[1]) < embedder.default_threshold  # one person in two photos
 
 
 def test_dlib_embeddings_are_unit_norm_float32_rows(faces_and_image):
     image, faces = faces_and_image
-    embedder = get_embedder(device="cpu")
+    embedder = get_embedder("dlib-resnet-v1", device="cpu")
     assert isinstance(embedder, Embedder) and embedder.name == "dlib-resnet-v1"
     vectors = embedder.embed_faces(image, faces)
     assert vectors.shape == (6, 128) and vectors.dtype == np.float32
@@ -64,16 +95,26 @@ def test_dlib_embeddings_are_unit_norm_float32_rows(faces_and_image):
 def test_both_dlib_backends_agree(faces_and_image):
     pytest.importorskip("dlib")
     image, faces = faces_and_image
-    auto = get_embedder(device="cpu")
-    native = get_embedder(device="cpu", backend="dlib")
-    assert native.backend == "dlib"
+    auto = get_embedder("dlib-resnet-v1", device="cpu")
+    native = get_embedder("dlib-resnet-v1", device="cpu", backend="dlib")
+    assert (auto.backend, native.backend) == ("port", "dlib")
     chips = native.align(image, faces)
     assert np.allclose(auto.embed_chips(chips), native.embed_chips(chips), atol=1e-4)
 
 
+def test_the_dlib_port_failing_is_an_error_not_a_silent_switch_to_dlib(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ml.faces.dlib_resnet", None)  # the port cannot be imported
+    with pytest.raises(ImportError):
+        get_embedder("dlib-resnet-v1", device="cpu", backend="port")
+    with pytest.raises(ImportError):
+        DlibResNetEmbedder(EMBEDDERS["dlib-resnet-v1"], torch.device("cpu"))
+    with pytest.raises(ValueError, match="backend must be"):
+        get_embedder("dlib-resnet-v1", device="cpu", backend="auto")
+
+
 def test_chips_can_be_given_as_an_array_or_images_of_another_size(faces_and_image):
     image, faces = faces_and_image
-    embedder = get_embedder(device="cpu")
+    embedder = get_embedder("dlib-resnet-v1", device="cpu")
     chips = embedder.align(image, faces[:2])
     as_array = np.stack([np.asarray(c) for c in chips])
     assert np.allclose(embedder.embed_chips(as_array), embedder.embed_chips(chips), atol=1e-6)
@@ -123,15 +164,11 @@ def test_facenet_input_is_fixed_image_standardization(random_facenet):
     assert torch.allclose(seen["x"], torch.full_like(seen["x"], 127.5 / 128))
 
 
-def test_facenet_without_weights_names_the_missing_file(tmp_path, monkeypatch):
+def test_facenet_vggface2_without_weights_names_the_missing_file(tmp_path, monkeypatch):
     monkeypatch.setenv("NSTSITE_WEIGHTS_DIR", str(tmp_path / "weights"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    for name, file in (
-        ("facenet-vggface2", "20180402-114759-vggface2.pt"),
-        ("facenet-casia-webface", "20180408-102900-casia-webface.pt"),
-    ):
-        with pytest.raises(MissingWeightsError, match=file):
-            get_embedder(name, device="cpu")
+    with pytest.raises(MissingWeightsError, match=r"20180402-114759-vggface2\.pt.*fetch_models"):
+        get_embedder("facenet-vggface2", device="cpu")
 
 
 def test_facenet_loads_a_weights_file_from_the_weights_dir(tmp_path, monkeypatch):
@@ -158,7 +195,7 @@ def test_facenet_loads_a_weights_file_from_the_weights_dir(tmp_path, monkeypatch
 
 
 def test_grey_and_rgba_chips_are_converted():
-    embedder = get_embedder(device="cpu")
+    embedder = get_embedder("dlib-resnet-v1", device="cpu")
     grey = Image.new("L", (150, 150), 128)
     rgba = Image.new("RGBA", (150, 150), (128, 128, 128, 255))
     assert np.allclose(embedder.embed_chips([grey]), embedder.embed_chips([rgba]), atol=1e-6)

@@ -10,7 +10,7 @@ from ml import weights
 
 
 class Command(BaseCommand):
-    help = "Download VGG19/VGG16 (Gatys, fast-style training) and FaceNet weights into NSTSITE_WEIGHTS_DIR."
+    help = "Download VGG19/VGG16 (Gatys, fast-style training) and FaceNet-VGGFace2 weights into NSTSITE_WEIGHTS_DIR."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("names", nargs="*", help=f"files to fetch (default all): {', '.join(weights.DOWNLOADABLE)}")
