@@ -28,12 +28,10 @@ def gatys_queue(network: str) -> str:
 
 def loss_networks() -> list[str]:
     """Every Gatys loss network this code base knows."""
-    try:
-        from ml.style.gatys_params import NETWORKS  # the loss-network registry, where present
+    from ml.style import gatys_params
 
-        return list(NETWORKS)
-    except ImportError:
-        return ["vgg19"]
+    networks = getattr(gatys_params, "NETWORKS", None)  # the loss-network registry, where present
+    return list(networks) if networks else ["vgg19"]
 
 
 def _runs_here(network: str) -> bool:

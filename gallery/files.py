@@ -33,7 +33,7 @@ def serve(field: FieldFile, *, download_name: str | None = None) -> HttpResponse
         parameters = (
             {"ResponseContentDisposition": f'attachment; filename="{download_name}"'} if download_name else None
         )
-        return HttpResponseRedirect(storage.url(field.name, parameters=parameters))
+        return HttpResponseRedirect(storage.url(field.name, parameters=parameters))  # type: ignore[call-arg]
     try:
         handle = field.open("rb")
     except FileNotFoundError:

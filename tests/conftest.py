@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -193,13 +194,14 @@ def live_worker(transactional_db, settings, queues):  # type: ignore[no-untyped-
     }
     log = ARTIFACTS / "worker.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = f"live-worker-{os.getpid()}-{secrets.token_hex(3)}"
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "rqworker", *QUEUES,
-             "--worker-class", "nstsite.worker.WarmWorker"],
+             "--worker-class", "nstsite.worker.WarmWorker", "--name", name],
             env=env, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        wait_until_advertised(process)
+        wait_until_advertised(process, name)
         yield process
         process.terminate()
         try:
@@ -208,14 +210,14 @@ def live_worker(transactional_db, settings, queues):  # type: ignore[no-untyped-
             process.kill()
 
 
-def wait_until_advertised(process, seconds: float = 180) -> None:  # type: ignore[no-untyped-def]
+def wait_until_advertised(process, name: str, seconds: float = 180) -> None:  # type: ignore[no-untyped-def]
     """Wait until the worker ``process`` has started and advertised its capabilities (pages ask for them)."""
     import time
 
     from nstsite.capabilities import live
 
     deadline = time.monotonic() + seconds
-    while not any(w.worker != BURST_WORKER for w in live()):
+    while not any(w.worker == name for w in live()):
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("the worker did not start; see test-artifacts/worker.log")
         time.sleep(0.2)
