@@ -51,6 +51,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/faces_bench.py
 	$(PY) bench/identify_bench.py
 	$(PY) bench/upload_bench.py
+	$(PY) bench/upload_memory_bench.py
 
 fetch-models: $(VENV)/.runtime
 	$(PY) manage.py fetch_models

@@ -22,7 +22,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from faces import services
-from faces.models import Face, FaceScan, PeopleEvent, Person, Suggestion, SuggestionStatus, UploadPurpose, Verification
+from faces.models import (
+    Face,
+    FaceScan,
+    PeopleEvent,
+    Person,
+    Suggestion,
+    SuggestionStatus,
+    Upload,
+    UploadPurpose,
+    Verification,
+)
 from faces.serializers import (
     AssignSerializer,
     EventSerializer,
@@ -33,10 +43,12 @@ from faces.serializers import (
     PersonSerializer,
     ScanSerializer,
     SuggestionSerializer,
+    UploadSerializer,
     VerificationSerializer,
     VerifyRequestSerializer,
 )
 from faces.services.people import active_people
+from faces.services.uploads import scan_delete, upload_delete, uploads_guard, user_uploads, verification_delete
 from gallery.imaging import UploadError
 from gallery.models import Photo
 from nstsite.auth import api_user
@@ -92,7 +104,7 @@ class IdentifyView(APIView):
     def post(self, request: Request) -> Response:
         data = IdentifyRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with transaction.atomic():
+        with uploads_guard() as stored:
             if "photo" in data.validated_data:
                 photo = Photo.objects.filter(pk=data.validated_data["photo"], owner=api_user(request)).first()
                 if photo is None:
@@ -105,13 +117,17 @@ class IdentifyView(APIView):
                     )
                 except UploadError as exc:
                     raise ValidationError({"image": [str(exc)]}) from exc
+                stored.append(upload)
                 scan = services.face_scan_create(upload=upload)
         body = ScanSerializer(scan, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
-class ScanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Face scans (identification jobs) of the calling user, with their faces once finished."""
+class ScanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Face scans (identification jobs) of the calling user, with their faces once finished.
+
+    Deleting a one-off identification deletes its uploaded image and faces too.
+    """
 
     queryset = FaceScan.objects.none()  # for the schema; requests use get_queryset()
     serializer_class = ScanSerializer
@@ -122,6 +138,9 @@ class ScanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(examples=[OpenApiExample("Finished", value=SCAN_EXAMPLE, response_only=True)])
     def retrieve(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         return super().retrieve(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: FaceScan) -> None:
+        scan_delete(scan=instance)
 
 
 class VerifyView(APIView):
@@ -151,7 +170,7 @@ class VerifyView(APIView):
         v = data.validated_data
         user = api_user(request)
         sides: dict[str, object] = {}
-        with transaction.atomic():
+        with uploads_guard() as stored:  # a refused second image leaves no file of the first behind
             for side in ("a", "b"):
                 if f"photo_{side}" in v:
                     photo = Photo.objects.filter(pk=v[f"photo_{side}"], owner=user).first()
@@ -160,9 +179,11 @@ class VerifyView(APIView):
                     sides[f"photo_{side}"] = photo
                 elif f"image_{side}" in v:
                     try:
-                        sides[f"upload_{side}"] = services.upload_create(
+                        upload = services.upload_create(
                             owner=user, file=v[f"image_{side}"], purpose=UploadPurpose.IDENTIFY
                         )
+                        stored.append(upload)
+                        sides[f"upload_{side}"] = upload
                     except UploadError as exc:
                         raise ValidationError({f"image_{side}": [str(exc)]}) from exc
             if "person" in v:
@@ -174,12 +195,34 @@ class VerifyView(APIView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
-class VerificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class VerificationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """Verifications of the calling user; deleting one deletes the images uploaded for it."""
+
     queryset = Verification.objects.none()  # for the schema; requests use get_queryset()
     serializer_class = VerificationSerializer
 
     def get_queryset(self) -> QuerySet[Verification]:
         return Verification.objects.filter(owner=api_user(self.request)).select_related("person")
+
+    def perform_destroy(self, instance: Verification) -> None:
+        verification_delete(verification=instance)
+
+
+class UploadViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """Images you uploaded to identify or verify; deleting one deletes its scans, faces and verifications."""
+
+    queryset = Upload.objects.none()  # for the schema; requests use get_queryset()
+    serializer_class = UploadSerializer
+
+    def get_queryset(self) -> QuerySet[Upload]:
+        return user_uploads(api_user(self.request))
+
+    def perform_destroy(self, instance: Upload) -> None:
+        upload_delete(upload=instance)
 
 
 class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -257,10 +300,16 @@ class PersonViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer: PersonSerializer) -> None:  # type: ignore[override]
         data = serializer.validated_data
-        services.person_update(
-            person=serializer.instance, actor=self.request.user,  # type: ignore[arg-type]
-            name=data.get("name"), notes=data.get("notes"), hidden=data.get("hidden"),
-        )  # fmt: skip
+        with transaction.atomic():
+            # Lock the row: a DELETE racing this edit either waits for it or wins, and then the
+            # edit is a 404 (an UPDATE of a vanished row would be a 500 "did not affect any rows").
+            person = Person.objects.select_for_update().filter(pk=serializer.instance.pk).first()  # type: ignore[union-attr]
+            if person is None:
+                raise NotFound("No such person.")
+            services.person_update(
+                person=person, actor=self.request.user,
+                name=data.get("name"), notes=data.get("notes"), hidden=data.get("hidden"),
+            )  # fmt: skip
 
     def perform_destroy(self, instance: Person) -> None:
         services.person_delete(person=instance, actor=self.request.user)

@@ -8,6 +8,7 @@ router.register("people", api.PersonViewSet, basename="api-faces-person")
 router.register("faces", api.FaceViewSet, basename="api-faces-face")
 router.register("scans", api.ScanViewSet, basename="api-faces-scan")
 router.register("verifications", api.VerificationViewSet, basename="api-faces-verification")
+router.register("uploads", api.UploadViewSet, basename="api-faces-upload")
 router.register("people-history", api.EventViewSet, basename="api-faces-event")
 router.register("suggestions", api.SuggestionViewSet, basename="api-faces-suggestion")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rq.job import Job
 
 from faces.models import Calibration, Clustering, FaceScan, Verification
-from nstsite.jobs import current_worker_name, handle_failure
+from nstsite.jobs import TaskKind, current_worker_name, handle_failure, register
 
 
 def face_scan_run(scan_id: int) -> None:
@@ -50,3 +50,13 @@ def calibration_run(calibration_id: int) -> None:
 
 def calibration_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
     handle_failure(Calibration, job, exc_type, exc)
+
+
+# The reconciler restarts a queued row whose job the queue lost (nstsite.jobs.reconcile).
+for _kind in (
+    TaskKind(FaceScan, "faces", face_scan_run, face_scan_failed),
+    TaskKind(Verification, "faces", verification_run, verification_failed),
+    TaskKind(Clustering, "faces", clustering_run, clustering_failed),
+    TaskKind(Calibration, "faces", calibration_run, calibration_failed),
+):
+    register(_kind)

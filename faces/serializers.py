@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from faces.models import Face, FaceScan, PeopleEvent, Person, Suggestion, Verification
+from faces.models import Face, FaceScan, PeopleEvent, Person, Suggestion, Upload, Verification
 
 
 class PersonRefSerializer(serializers.ModelSerializer):
@@ -141,3 +141,19 @@ class SuggestionSerializer(serializers.ModelSerializer):
 
 class NameSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    """An image you uploaded to identify or verify (the file is served only to you)."""
+
+    image_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Upload
+        fields = ["id", "original_name", "width", "height", "created", "image_url"]
+        read_only_fields = fields
+
+    def get_image_url(self, upload: Upload) -> str:
+        request = self.context.get("request")
+        url = reverse("faces:upload_image", args=[upload.pk])
+        return request.build_absolute_uri(url) if request else url

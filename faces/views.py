@@ -12,23 +12,21 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from faces import services
 from faces.forms import AssignForm, IdentifyForm, VerifyForm
 from faces.models import Face, FaceScan, Upload, UploadPurpose, Verification
 from faces.services.people import person_by_name
+from faces.services.uploads import uploads_guard
 from gallery.imaging import UploadError
 from gallery.models import Photo
 from nstsite.auth import AuthenticatedHttpRequest
+from nstsite.redirects import redirect_back
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return redirect(target)
-    return redirect(default)
+    return redirect_back(request, default)
 
 
 def _serve(field) -> FileResponse:  # type: ignore[no-untyped-def]
@@ -196,15 +194,17 @@ def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
+            with uploads_guard() as stored:  # a refused second image leaves no file of the first behind
                 upload_a = services.upload_create(
                     owner=request.user, file=data["image_a"], purpose=UploadPurpose.IDENTIFY
                 )
+                stored.append(upload_a)
                 upload_b = None
                 if data.get("image_b"):
                     upload_b = services.upload_create(
                         owner=request.user, file=data["image_b"], purpose=UploadPurpose.IDENTIFY
                     )
+                    stored.append(upload_b)
                 verification = services.verification_create(
                     owner=request.user, upload_a=upload_a, upload_b=upload_b, person=data.get("person")
                 )

@@ -202,6 +202,10 @@ class RenderViewSet(
         return Response(RenderSerializer(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
+class EstimateQuerySerializer(serializers.Serializer):
+    photo = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
 class GatysEstimateView(APIView):
     """Predicted time and memory of a Gatys render of one of your photos (no model is run)."""
 
@@ -224,7 +228,9 @@ class GatysEstimateView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        photo = get_object_or_404(services.user_photos(request.user), pk=request.query_params.get("photo") or 0)
+        query = EstimateQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        photo = get_object_or_404(services.user_photos(request.user), pk=query.validated_data["photo"])
         raw = {k: v for k, v in request.query_params.items() if k in ("quality", "size", "iterations", "optimizer")}
         try:
             plan = services.gatys_plan(photo=photo, params=options.parse("gatys", raw))

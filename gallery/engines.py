@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from ml.device import describe, pick_device
 
@@ -34,7 +35,10 @@ def worker_device() -> tuple[str, float | None]:
     """``(label, conv FLOP/s)`` of the style worker as it published them; this process's own device otherwise."""
     from django.core.cache import cache
 
-    published = cache.get(_WORKER_DEVICE_KEY)
+    try:
+        published = cache.get(_WORKER_DEVICE_KEY)
+    except RedisError:  # Redis down: estimate for this process's device rather than fail the request
+        published = None
     if published:
         return published["label"], published["flops"]
     return device_label(), None

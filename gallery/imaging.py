@@ -13,13 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import threading
 from dataclasses import dataclass
+from types import TracebackType
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
-from PIL import Image
+from PIL import Image, ImageCms
 from pillow_heif import register_heif_opener
 
 from ml.images import ImageError, open_image
@@ -31,6 +33,42 @@ DECODED_FORMATS = (*ACCEPTED_FORMATS, "HEIF")  # what we read; HEIF is stored as
 THUMBNAIL_SIDE = 480
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+class _DecodeSlots:
+    """At most ``UPLOAD_DECODE_CONCURRENCY`` images decoded at once in this process (re-entrant per thread).
+
+    A decoded 40 MP image takes about 160 MB; with eight web threads uploading at once the process
+    would need eight of them. This bounds the peak to a known number of decoded images.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._semaphore: threading.BoundedSemaphore | None = None
+        self._guard = threading.Lock()
+
+    def _slots(self) -> threading.BoundedSemaphore:
+        with self._guard:
+            if self._semaphore is None:
+                self._semaphore = threading.BoundedSemaphore(max(1, settings.UPLOAD_DECODE_CONCURRENCY))
+            return self._semaphore
+
+    def __enter__(self) -> None:
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._slots().acquire()
+        self._local.depth = depth + 1
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._local.depth -= 1
+        if self._local.depth == 0:
+            self._slots().release()
+
+
+DECODE_SLOTS = _DecodeSlots()
 
 
 class UploadError(ValueError):
@@ -55,10 +93,12 @@ def read_upload(upload: UploadedFile | bytes, *, name: str = "") -> CleanImage:
     if len(data) > settings.UPLOAD_MAX_BYTES:
         raise UploadError(f"{label} is larger than the {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB limit.")
     try:
-        image = open_image(data, formats=DECODED_FORMATS, max_pixels=settings.UPLOAD_MAX_DECODE_PIXELS)
+        with DECODE_SLOTS:
+            image = open_image(data, formats=DECODED_FORMATS, max_pixels=settings.UPLOAD_MAX_DECODE_PIXELS)
         with Image.open(io.BytesIO(data), formats=list(DECODED_FORMATS)) as header:
             fmt = header.format or "JPEG"
             taken_at = _taken_at(header)
+            image = _to_srgb(image, header.info.get("icc_profile"))
     except ImageError as exc:
         raise UploadError(f"{label}: {exc} Upload a JPEG, PNG or WebP photo.") from exc
     image, notice = _fit_pixel_limit(image, label)
@@ -93,6 +133,24 @@ def _read_limited(upload: UploadedFile) -> bytes:
     return upload.read(settings.UPLOAD_MAX_BYTES + 1)
 
 
+def _to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
+    """Pixels converted from the file's colour profile to sRGB, so the profile itself can be dropped.
+
+    Stored images carry no metadata at all (a profile can hold names and text), and untagged RGB
+    is read as sRGB everywhere, so converting keeps the colours the uploader saw.
+    """
+    if not icc:
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in (ImageCms.getProfileDescription(source) or "").lower():
+            return image
+        converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image  # a broken or non-RGB profile: keep the pixels as they are, drop the profile
+    return converted if converted is not None else image
+
+
 def _taken_at(image: Image.Image) -> dt.datetime | None:
     try:
         raw = image.getexif().get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL)
@@ -104,10 +162,16 @@ def _taken_at(image: Image.Image) -> dt.datetime | None:
 
 
 def encode(image: Image.Image, fmt: str = "JPEG", *, quality: int = 92) -> ContentFile:
-    """Re-encode ``image`` with no metadata at all (no EXIF, no XMP, no GPS)."""
+    """Re-encode ``image`` with no metadata at all: no EXIF, XMP, ICC, comment, text chunk or APPn segment.
+
+    Pillow writes some of ``image.info`` back on save (a JPEG's comment, an ICC profile, XMP), so the
+    pixels are copied into a fresh image that carries nothing else.
+    """
     fmt = fmt if fmt in ACCEPTED_FORMATS else "JPEG"
     buffer = io.BytesIO()
-    clean = image.convert("RGB")
+    # No copy of an RGB image (a 40 MP photo is 160 MB in Pillow); its info is metadata we drop anyway.
+    clean = image if image.mode == "RGB" else image.convert("RGB")
+    clean.info = {}
     if fmt == "PNG":
         clean.save(buffer, "PNG", optimize=False)
     else:
@@ -117,6 +181,11 @@ def encode(image: Image.Image, fmt: str = "JPEG", *, quality: int = 92) -> Conte
 
 
 def thumbnail(image: Image.Image, side: int = THUMBNAIL_SIDE) -> ContentFile:
-    thumb = image.copy()
-    thumb.thumbnail((side, side), Image.Resampling.LANCZOS)
-    return encode(thumb, "JPEG", quality=85)
+    """A JPEG at most ``side`` px on its longest side (never enlarged); ``image`` is left as it is."""
+    width, height = image.size
+    scale = side / max(width, height)
+    if scale >= 1:
+        return encode(image, "JPEG", quality=85)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # resize() makes only the small result (``copy()`` + ``thumbnail()`` would first copy the full image).
+    return encode(image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0), "JPEG", quality=85)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from gallery.models import Render
-from nstsite.jobs import current_worker_name, handle_failure, heartbeat
+from nstsite.jobs import TaskKind, current_worker_name, handle_failure, heartbeat, register
 
 
 def render_run(render_id: int) -> None:
@@ -67,3 +67,17 @@ def blend_preview_run(
         # Job arguments travel as JSON-like data: preset ids may arrive as strings.
         clean = {int(k): float(v) for k, v in weights.items()}
         blend_preview_render(photo=photo, weights=clean, strength=strength, preserve_color=preserve_color, key=key)
+
+
+def render_queue_of(render_id: int) -> str:
+    """The queue of render ``render_id`` (``gatys-vgg19`` for Gatys on VGG19; see gallery/capacity.py)."""
+    from gallery.services import render_queue
+
+    render = Render.objects.only("method", "params").filter(pk=render_id).first()
+    return render_queue(render) if render is not None else "style"
+
+
+# The reconciler restarts a queued render whose job the queue lost (nstsite.jobs.reconcile), on its own queue.
+RENDERS = register(
+    TaskKind(Render, "style", render_run, on_render_failure, timeout_setting="JOB_TIMEOUT_STYLE", route=render_queue_of)
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -15,9 +16,10 @@ VGG_LAYERS = tuple(f"conv{b}_{i}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (
 GATYS_NUMBERS: dict[str, tuple[type, float | None, float | None]] = {
     "size": (int, 64, 2048),
     "iterations": (int, 1, 2000),
-    "content_weight": (float, 0, None),
-    "style_weight": (float, 0, None),
-    "tv_weight": (float, 0, None),
+    # Upper bounds keep the losses finite in float32 (a weight of 1e300 renders a black image).
+    "content_weight": (float, 0, 1e6),
+    "style_weight": (float, 0, 1e12),
+    "tv_weight": (float, 0, 1e6),
     "style_scale": (float, 0.05, 4.0),
     "seed": (int, 0, 2**31 - 1),
 }
@@ -30,54 +32,94 @@ GATYS_CHOICES = {
 
 
 def _number(raw: Any, field: str, kind: type, low: float | None, high: float | None) -> float | int:
+    """``raw`` (a JSON number or a form's string) as a finite ``kind`` within ``[low, high]``.
+
+    Refused with a field error, never coerced: booleans (``true`` is not 1), NaN and infinities
+    (``"nan"``, ``"Infinity"``, ``1e309``), fractions for whole numbers (``1.5`` iterations), and
+    anything that is not a number at all (lists, objects, text).
+    """
+    label = field.replace("_", " ")
+    whole = kind is int
+    wrong = ValidationError({field: f"Enter a {'whole ' if whole else ''}number for {label}."})
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str) or (isinstance(raw, str) and len(raw) > 40):
+        raise wrong
     try:
-        value = kind(raw)
-    except (TypeError, ValueError):
-        raise ValidationError({field: f"Enter a number for {field.replace('_', ' ')}."}) from None
+        number = float(raw)
+    except (ValueError, OverflowError):
+        raise wrong from None
+    if not math.isfinite(number):
+        raise ValidationError({field: f"{label.capitalize()} must be a finite number."})
+    if whole and not number.is_integer():
+        raise wrong
+    value: float | int = int(number) if whole else number
     if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationError({field: f"{field.replace('_', ' ').capitalize()} must be {bounds}."})
+        bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+        raise ValidationError({field: f"{label.capitalize()} must be {bounds}."})
     return value
 
 
-def _flag(raw: Any) -> bool:
-    return raw in (True, "true", "True", "1", "on", 1)
+_TRUE = (True, 1, "true", "True", "1", "on", "yes")
+_FALSE = (False, 0, "false", "False", "0", "off", "no", "")
+
+
+def _flag(raw: Any, field: str) -> bool:
+    if isinstance(raw, bool | int | str) and raw in _TRUE:
+        return True
+    if isinstance(raw, bool | int | str) and raw in _FALSE:
+        return False
+    raise ValidationError({field: f"{field.replace('_', ' ').capitalize()} must be true or false."})
+
+
+def _choice(raw: Any, field: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(raw, str) or raw not in allowed:
+        raise ValidationError({field: f"{field.replace('_', ' ').capitalize()} must be one of {', '.join(allowed)}."})
+    return raw
+
+
+def _layers(raw: Any, field: str, known: tuple[str, ...]) -> list[str]:
+    """A comma-separated string (web form) or a list of strings (API) of known layer names."""
+    if isinstance(raw, str):
+        layers = [v.strip() for v in raw.split(",") if v.strip()]
+    elif isinstance(raw, list) and all(isinstance(v, str) for v in raw):
+        layers = [v.strip() for v in raw]
+    else:
+        raise ValidationError({field: 'Give layer names as a list of strings, e.g. ["conv4_2"].'})
+    unknown = [layer for layer in layers if layer not in known]
+    if unknown or not layers or len(layers) > len(known):
+        raise ValidationError({field: f"Unknown layer(s) {', '.join(unknown) or '(none given)'}; use e.g. conv4_2."})
+    return layers
 
 
 def parse(method: str, raw: dict[str, Any]) -> dict[str, Any]:
     """Return the normalised options for ``method`` from user input; ``ValidationError`` names the field."""
+    if not isinstance(raw, dict):
+        raise ValidationError({"params": "Options must be an object of names and values."})
     options: dict[str, Any] = {}
     if method in ("preset", "arbitrary", "fast"):
         options["strength"] = _number(raw.get("strength", 1.0), "strength", float, 0.0, 1.0)
-        options["preserve_color"] = _flag(raw.get("preserve_color", False))
-        if raw.get("max_side") not in (None, ""):
+        options["preserve_color"] = _flag(raw.get("preserve_color", False), "preserve_color")
+        if not _empty(raw.get("max_side")):
             options["max_side"] = _number(raw["max_side"], "max_side", int, 64, 4096)
         return options
     if method != "gatys":
         raise ValidationError({"method": f"Unknown method {method!r}."})
-    quality = raw.get("quality") or "standard"
-    if quality not in QUALITIES:
-        raise ValidationError({"quality": f"Quality must be one of {', '.join(QUALITIES)}."})
-    options["quality"] = quality
+    options["quality"] = _choice(raw.get("quality") or "standard", "quality", QUALITIES)
     for name, (kind, low, high) in GATYS_NUMBERS.items():
-        if raw.get(name) not in (None, ""):
+        if not _empty(raw.get(name)):
             options[name] = _number(raw[name], name, kind, low, high)
     for name, allowed in GATYS_CHOICES.items():
-        if raw.get(name) not in (None, ""):
-            if raw[name] not in allowed:
-                raise ValidationError({name: f"{name.capitalize()} must be one of {', '.join(allowed)}."})
-            options[name] = raw[name]
+        if not _empty(raw.get(name)):
+            options[name] = _choice(raw[name], name, allowed)
     for name in ("content_layers", "style_layers"):
-        value = raw.get(name)
-        if value in (None, "", []):
-            continue
-        layers = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
-        unknown = [layer for layer in layers if layer not in VGG_LAYERS]
-        if unknown or not layers:
-            raise ValidationError({name: f"Unknown VGG19 layer(s) {', '.join(unknown)}; use e.g. conv4_2."})
-        options[name] = layers
+        if not _empty(raw.get(name)):
+            options[name] = _layers(raw[name], name, VGG_LAYERS)
     gatys_params(options)  # let the engine's own checks speak too
     return options
+
+
+def _empty(value: Any) -> bool:
+    """Not given: absent, null, or an empty form field / list (unhashable values are never "empty")."""
+    return value is None or (isinstance(value, str | list) and len(value) == 0)
 
 
 def gatys_params(options: dict[str, Any]) -> GatysParams:
@@ -91,4 +133,39 @@ def gatys_params(options: dict[str, Any]) -> GatysParams:
         raise ValidationError({"params": str(exc)}) from exc
 
 
-__all__ = ["DEFAULT_STYLE_LAYERS", "QUALITIES", "gatys_params", "parse"]
+def json_schema() -> dict[str, Any]:
+    """The OpenAPI/JSON schema of ``params``, built from the same tables :func:`parse` checks against.
+
+    Precise types and bounds, so clients (and a schema fuzzer) know what is valid: one object per
+    engine family (names another method does not use are ignored).
+    """
+    numbers: dict[str, Any] = {}
+    for name, (kind, low, high) in GATYS_NUMBERS.items():
+        numbers[name] = {"type": "integer" if kind is int else "number", "minimum": low}
+        if high is not None:
+            numbers[name]["maximum"] = high
+    layers = {"type": "array", "items": {"type": "string", "enum": list(VGG_LAYERS)}, "minItems": 1}
+    gatys = {
+        "type": "object",
+        "title": "Gatys options",
+        "properties": {
+            "quality": {"type": "string", "enum": list(QUALITIES), "default": "standard"},
+            **numbers,
+            **{name: {"type": "string", "enum": list(allowed)} for name, allowed in GATYS_CHOICES.items()},
+            "content_layers": layers,
+            "style_layers": layers,
+        },
+    }
+    feed_forward = {
+        "type": "object",
+        "title": "preset / arbitrary / fast options",
+        "properties": {
+            "strength": {"type": "number", "minimum": 0, "maximum": 1, "default": 1.0},
+            "preserve_color": {"type": "boolean", "default": False},
+            "max_side": {"type": "integer", "minimum": 64, "maximum": 4096},
+        },
+    }
+    return {"anyOf": [feed_forward, gatys], "description": "Options of the chosen method; see each variant."}
+
+
+__all__ = ["DEFAULT_STYLE_LAYERS", "QUALITIES", "gatys_params", "json_schema", "parse"]

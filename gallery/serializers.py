@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any, cast
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from gallery import options
 from gallery.models import Photo, Render, RenderMethod, Style
 from gallery.progress import RenderProgress, renders_progress
 
@@ -70,7 +72,12 @@ class BlendItemSerializer(serializers.Serializer):
     # The serializer metaclass moves declared fields off the class, so this does not clash with
     # Field.style (the stubs do not model that).
     style = serializers.IntegerField(help_text="A style id (see /styles/).")  # type: ignore[assignment]
-    weight = serializers.FloatField(default=1.0, min_value=0.0, help_text="Relative weight, ≥ 0.")
+    weight = serializers.FloatField(default=1.0, min_value=0.0, max_value=1000.0, help_text="Relative weight, 0..1000.")
+
+
+@extend_schema_field(options.json_schema())
+class RenderParamsField(serializers.DictField):
+    """The method's options; checked by ``gallery.options.parse`` (the web form uses the same function)."""
 
 
 @extend_schema_serializer(
@@ -96,7 +103,7 @@ class RenderCreateSerializer(serializers.Serializer):
     photo = serializers.IntegerField()
     method = serializers.ChoiceField(choices=RenderMethod.choices)
     styles = BlendItemSerializer(many=True, allow_empty=False)
-    params = serializers.DictField(
+    params = RenderParamsField(
         required=False,
         default=dict,
         help_text="preset/arbitrary/fast: strength (0..1), preserve_color, max_side. gatys: quality "
@@ -143,6 +150,11 @@ class RenderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance: Render) -> dict[str, Any]:
+        # A row written before the options were checked may hold NaN or an infinity (a blend weight,
+        # an estimate); JSON has no such numbers, so they come out as null instead of a 500 for the list.
+        return _finite(super().to_representation(instance))
+
     def get_styles(self, render: Render) -> list[dict[str, Any]]:
         return [
             {"style": rs.style_id, "name": rs.style.name if rs.style else None, "weight": rs.weight}
@@ -175,3 +187,13 @@ class RenderSerializer(serializers.ModelSerializer):
 
     def get_preview_url(self, render: Render) -> str | None:
         return _url(self.context.get("request"), "gallery:render-preview", render.pk) if render.preview else None
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from gallery import imaging, options
@@ -38,33 +40,43 @@ def photo_create(*, owner: Any, upload: UploadedFile) -> tuple[Photo, bool]:
 
 
 def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[Photo, bool]]:
-    """All-or-nothing: every file is validated before any is stored."""
+    """All-or-nothing: if any file is refused, none is kept.
+
+    Files are checked and stored one at a time, each under :data:`imaging.DECODE_SLOTS`, so a
+    request's memory is one decoded image (not all of them) and the whole web process decodes at
+    most ``UPLOAD_DECODE_CONCURRENCY`` images at once, however many requests arrive.
+    A later refusal deletes the files already stored by this request.
+    """
     if not uploads:
         raise imaging.UploadError("Choose at least one photo to upload.")
     if len(uploads) > settings.UPLOAD_MAX_FILES:
         raise imaging.UploadError(f"Upload at most {settings.UPLOAD_MAX_FILES} photos at a time.")
-    cleaned = [(upload, imaging.read_upload(upload)) for upload in uploads]
     results: list[tuple[Photo, bool]] = []
     stored: list[Photo] = []
     try:
         with transaction.atomic():
-            for upload, clean in cleaned:
-                existing = owner.photos.filter(content_hash=clean.sha256).first()
-                if existing is not None:
-                    results.append((existing, False))
-                    continue
-                photo = Photo(
-                    owner=owner,
-                    original_name=(upload.name or "")[:255],
-                    content_hash=clean.sha256,
-                    taken_at=clean.taken_at,
-                )
-                encoded = imaging.encode(clean.image, clean.format)
-                photo.image.save(str(encoded.name), encoded, save=False)  # the name carries the format's suffix
-                stored.append(photo)
-                photo.thumbnail.save("t.jpg", imaging.thumbnail(clean.image), save=False)
+            for upload in uploads:
+                with imaging.DECODE_SLOTS:
+                    clean = imaging.read_upload(upload)
+                    existing = owner.photos.filter(content_hash=clean.sha256).first()
+                    if existing is not None:
+                        results.append((existing, False))
+                        continue
+                    photo = Photo(
+                        owner=owner,
+                        original_name=(upload.name or "")[:255],
+                        content_hash=clean.sha256,
+                        taken_at=clean.taken_at,
+                    )
+                    encoded = imaging.encode(clean.image, clean.format)
+                    photo.image.save(str(encoded.name), encoded, save=False)  # the name carries the suffix
+                    stored.append(photo)
+                    del encoded
+                    photo.thumbnail.save("t.jpg", imaging.thumbnail(clean.image), save=False)
+                    notice = clean.notice
+                    del clean  # free the decoded pixels before the next file
                 photo.save()
-                photo.upload_notice = clean.notice
+                photo.upload_notice = notice
                 results.append((photo, True))
                 if settings.FACES_DETECT_ON_UPLOAD:
                     from faces.services import face_scan_create
@@ -198,8 +210,8 @@ def _check_blend(owner: Any, method: str, blend: Sequence[tuple[Style, float]]) 
     visible = set(visible_styles(owner).filter(pk__in=[s.pk for s, _ in blend]).values_list("pk", flat=True))
     if any(s.pk not in visible for s, _ in blend):
         raise ValidationError({"styles": "Unknown style."})
-    if any(w < 0 for _, w in blend) or sum(w for _, w in blend) <= 0:
-        raise ValidationError({"styles": "Blend weights must be zero or more, and at least one above zero."})
+    if any(not math.isfinite(w) or not 0 <= w <= 1000 for _, w in blend) or sum(w for _, w in blend) <= 0:
+        raise ValidationError({"styles": "Blend weights must be numbers from 0 to 1000, at least one above zero."})
     kinds = {s.kind for s, _ in blend}
     wanted = {
         RenderMethod.PRESET: ({StyleKind.PRESET}, None, "Presets blend only with presets."),
@@ -277,12 +289,22 @@ def render_cancel(*, render: Render) -> bool:
 
 
 def render_retry(*, render: Render) -> Render:
-    """Run a failed or cancelled render again, with the same settings."""
+    """Run a failed or cancelled render again, with the same settings (or a queued one whose job was lost)."""
+    if render.status == TaskStatus.QUEUED:
+        jobs.ensure_enqueued(Render, render.pk)  # nothing happens if its job is still waiting
+        render.refresh_from_db()
+        return render
     if render.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
         raise ValidationError("Only failed or cancelled renders can be retried.")
     with transaction.atomic():
         updated = Render.objects.filter(pk=render.pk, status=render.status).update(
-            status=TaskStatus.QUEUED, error="", progress=0.0, iteration=0, started_at=None, finished_at=None
+            status=TaskStatus.QUEUED,
+            error="",
+            progress=0.0,
+            iteration=0,
+            started_at=None,
+            finished_at=None,
+            queued_at=timezone.now(),  # the reconciler's grace period starts now
         )
         if updated:
             _enqueue(render)

@@ -23,6 +23,7 @@ from gallery.progress import renders_progress
 from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.jobs import stale_after
 from nstsite.models import ACTIVE
+from nstsite.redirects import redirect_back
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -262,7 +263,7 @@ def styles_page(request: AuthenticatedHttpRequest) -> HttpResponse:
             form.add_error("image", str(exc))
         else:
             messages.success(request, f"Added the style “{style.name}”.")
-            return redirect(request.POST.get("next") or "gallery:styles")
+            return redirect_back(request, "gallery:styles")
     own = Style.objects.filter(owner=request.user)
     presets = Style.objects.filter(kind=StyleKind.PRESET)
     return render(request, "gallery/styles.html", {"form": form, "own": own, "presets": presets})

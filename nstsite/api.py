@@ -6,16 +6,18 @@ from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from nstsite.accounts import lockout
 from nstsite.auth import api_user
+from nstsite.rest import ScopedThrottle
 
 
-class TokenThrottle(ScopedRateThrottle):
+class TokenThrottle(ScopedThrottle):
     scope = "token"
 
 
@@ -47,9 +49,16 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        username = serializer.validated_data["username"]
+        try:
+            lockout.check(request, username)
+        except lockout.LockedOut as exc:
+            raise Throttled(wait=exc.seconds, detail=str(exc)) from None
         user = authenticate(request, **serializer.validated_data)
         if user is None:
+            lockout.failed(request, username)
             raise serializers.ValidationError("Unable to log in with the username and password given.")
+        lockout.succeeded(request, username)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

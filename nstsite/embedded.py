@@ -14,6 +14,7 @@ This module must not import Django: it runs before settings are loaded.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import json
 import os
@@ -21,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import warnings
@@ -178,7 +180,154 @@ def configure_environment(var: Path | None = None) -> None:
     Child processes inherit the variables, so only the first process starts anything.
     """
     var = var or var_dir()
+    started = False
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = postgres_url(var / "postgres")
+        started = True
     if not os.environ.get("REDIS_URL"):
         os.environ["REDIS_URL"] = redis_url(var / "redis")
+        started = True
+    if started:
+        _start_watcher(var)
+
+
+# --- the watcher: no daemon outlives its last user ------------------------------------------------
+#
+# Every process that uses the embedded servers is a holder; the last holder to exit normally stops
+# them (atexit). A holder that exits without running atexit — killed by a signal, or a tool that
+# ends with os._exit() as mypy does (its Django plugin loads our settings) — would leave them
+# running for good. So one small watcher process per var/ directory checks the holders every two
+# seconds and stops each server once none of its holders is alive, then exits itself.
+
+
+def _start_watcher(var: Path) -> None:
+    subprocess.Popen(
+        [sys.executable, "-m", "nstsite.embedded", "watch", str(var)],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # not in our process group: Ctrl-C and test runners leave it alone
+    )
+
+
+def _redis_unheld(data_dir: Path) -> bool:
+    holders = data_dir / "holders"
+    return not any(h.name.isdigit() and _alive(int(h.name)) for h in holders.iterdir()) if holders.is_dir() else True
+
+
+def _stop_redis_if_unheld(data_dir: Path) -> bool:
+    """Stop the Redis in ``data_dir`` if no holder is alive; True when it is not running afterwards."""
+    if not (data_dir / "redis.lock").exists():
+        return True
+    with _lock(data_dir / "redis.lock"):
+        if not _redis_unheld(data_dir):
+            return False
+        pidfile = data_dir / "redis.pid"
+        pid = int(pidfile.read_text().strip() or 0) if pidfile.exists() else 0
+        if pid and _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+    return True
+
+
+def _stop_postgres_if_unheld(data_dir: Path) -> bool:
+    """Stop the PostgreSQL in ``data_dir`` if none of pgserver's holders is alive; True when it is stopped."""
+    handles = data_dir / ".handle_pids.json"
+    if not (data_dir / "postmaster.pid").exists():
+        return True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time
+
+    with pgserver.PostgresServer._lock:
+        pids = json.loads(handles.read_text() or "[]") if handles.exists() else []
+        if any(_alive(pid) for pid in pids):
+            return False
+        handles.write_text("[]")
+        user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs the server as this user under root
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user)
+    return True
+
+
+def watch(var: Path, *, every: float = 2.0) -> None:
+    """Stop the embedded servers under ``var`` once no process holds them any more (one watcher per ``var``)."""
+    var.mkdir(parents=True, exist_ok=True)
+    with (var / "watcher.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another watcher looks after this directory
+        done = {"redis": False, "postgres": False}
+        while not all(done.values()):
+            time.sleep(every)
+            try:
+                done["redis"] = _stop_redis_if_unheld(var / "redis")
+                done["postgres"] = _stop_postgres_if_unheld(var / "postgres")
+            except Exception as exc:  # noqa: BLE001 - a watcher that crashed would leave the servers running
+                print(f"nstsite watcher: {exc!r}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "watch":
+        watch(Path(sys.argv[2]))
+
+
+# --- supervision (the launcher restarts what died) ------------------------------------------------
+
+
+def embedded_redis_dir() -> Path | None:
+    """The data directory of the embedded Redis that ``REDIS_URL`` names, or None for an external one."""
+    url = os.environ.get("REDIS_URL", "")
+    if not url.startswith("unix://"):
+        return None
+    sock = Path(url.removeprefix("unix://"))
+    return sock.parent if sock.name == "redis.sock" and (sock.parent / "holders").is_dir() else None
+
+
+def embedded_postgres_dir() -> Path | None:
+    """The data directory of the embedded PostgreSQL this process joined, or None for an external one."""
+    return next(iter(_pg_servers), None)
+
+
+def redis_ensure(data_dir: Path) -> bool:
+    """Start the embedded Redis in ``data_dir`` again if it stopped answering; True if it was restarted.
+
+    Its append-only file brings back every job that was queued when it went down.
+    """
+    sock = data_dir / "redis.sock"
+    with _lock(data_dir / "redis.lock"):
+        if _redis_answers(sock):
+            return False
+        _start_redis(data_dir, sock)
+    return True
+
+
+def postgres_ensure(data_dir: Path) -> bool:
+    """Start the embedded PostgreSQL in ``data_dir`` again if its postmaster is gone; True if restarted.
+
+    Only for a server this process joined (``postgres_url``); the socket directory stays the same,
+    so every ``DATABASE_URL`` handed out before keeps working.
+    """
+    server = _pg_servers.get(data_dir)
+    if server is None:
+        return False
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir)
+    if info is not None and info.is_running() and info.status == "ready":
+        return False
+    with server._lock:  # type: ignore[attr-defined]
+        if getattr(server, "system_user", None):
+            # As root, pgserver runs the server as its own user, which needs to traverse the path to
+            # the data directory; something may have tightened a parent's mode since the first start
+            # (pytest resets /tmp/pytest-of-<user> to 0700 for every session, for one).
+            from pgserver.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(Path(server.pgdata))  # type: ignore[attr-defined]
+        server.ensure_postgres_running()  # type: ignore[attr-defined]
+    return True

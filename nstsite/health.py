@@ -1,15 +1,25 @@
-"""``/healthz``: is every service this site needs alive? 200 when all are, 503 otherwise."""
+"""``/healthz``: is every service this site needs alive? 200 when all are, 503 otherwise.
+
+Anonymous callers (load balancers, uptime probes) get the status only; staff, or a monitor sending
+``Authorization: Bearer $HEALTHZ_TOKEN``, also get each service's details (versions, worker names,
+heartbeat ages), which would otherwise tell strangers how the site is built.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import UTC, datetime
 from typing import Any
 
 import django_rq
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from rq import Worker
+from rq.worker import BaseWorker
 
 QUEUES = ("style", "faces")
 
@@ -28,15 +38,41 @@ def _redis() -> dict[str, Any]:
     return {"ok": True}
 
 
+def _process_gone(worker: BaseWorker) -> bool:
+    """True when ``worker`` ran on this host and its process no longer exists (a crash, a kill -9)."""
+    if worker.hostname != socket.gethostname() or not worker.pid:
+        return False
+    try:
+        os.kill(worker.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _live(worker: BaseWorker, now: datetime) -> bool:
+    """A registered worker counts as live only if it beat recently and (on this host) its process exists.
+
+    RQ keeps a dead worker's key for minutes; our workers beat every ``WORKER_BEAT_SECONDS`` from a
+    side thread even during a long job, so a silence of ``WORKER_LIVE_SECONDS`` means it is gone.
+    """
+    if worker.last_heartbeat is None or _process_gone(worker):
+        return False
+    age = (now - worker.last_heartbeat.replace(tzinfo=UTC)).total_seconds()
+    return age <= settings.WORKER_LIVE_SECONDS
+
+
 def _workers() -> dict[str, Any]:
     redis = django_rq.get_connection("style")
-    workers = Worker.all(connection=redis)  # registered workers whose heartbeat key has not expired
+    now = datetime.now(UTC)
+    registered = Worker.all(connection=redis)  # workers whose key has not expired yet (may be dead)
+    workers = [w for w in registered if _live(w, now)]
     per_queue = {q: sum(1 for w in workers if q in w.queue_names()) for q in QUEUES}
     missing = [q for q, n in per_queue.items() if n == 0]
-    now = datetime.now(UTC)
     beats = {
         w.name: round((now - w.last_heartbeat.replace(tzinfo=UTC)).total_seconds()) if w.last_heartbeat else None
-        for w in workers
+        for w in registered
     }
     result: dict[str, Any] = {"ok": not missing, "workers": per_queue, "seconds_since_heartbeat": beats}
     if missing:
@@ -57,4 +93,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     healthy = all(c["ok"] for c in checks.values())
     if checks["database"]["ok"]:
         checks["database"]["stale_jobs_failed"] = reap_all_stale()  # a health probe is a natural sweeper
-    return JsonResponse({"status": "ok" if healthy else "unhealthy", **checks}, status=200 if healthy else 503)
+    body: dict[str, Any] = {"status": "ok" if healthy else "unhealthy"}
+    if _may_see_details(request):
+        body.update(checks)
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _may_see_details(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    token = settings.HEALTHZ_TOKEN
+    return bool(token) and constant_time_compare(request.headers.get("Authorization", ""), f"Bearer {token}")

@@ -12,15 +12,18 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import django_rq
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
+from django.utils import timezone
 from redis.exceptions import RedisError
-from rq import Callback, Retry
+from rq import Callback, Queue, Retry
 from rq.job import Job
+from rq.registry import DeferredJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.timeouts import JobTimeoutException
 
 from ml.images import ImageError
@@ -35,8 +38,56 @@ QUEUE_DOWN = (
 )
 
 
+LOST_TOO_LONG = (
+    "The job queue lost this job (a service restarted) and it waited too long to be restarted "
+    "automatically. Nothing was lost: press Retry."
+)
+
+
 class WorkerDied(Exception):
     """Raised into failure callbacks when a worker process vanished mid-job."""
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """How rows of one model are run: its queue, job function, failure callback and time limit."""
+
+    model: type[BackgroundTask]
+    queue: str
+    run: Callable[..., Any]
+    on_failure: Callable[..., Any]
+    timeout_setting: str | None = None
+    # When rows of one model go to different queues (a Gatys render on VGG19 to "gatys-vgg19"):
+    # the queue of row ``pk`` (nstsite/capabilities.py describes the routing).
+    route: Callable[[int], str] | None = None
+
+    def queue_for(self, pk: int) -> str:
+        return self.route(pk) if self.route else self.queue
+
+    def send(self, pk: int) -> None:
+        timeout = getattr(settings, self.timeout_setting) if self.timeout_setting else None
+        enqueue(self.queue_for(pk), self.run, self.model, pk, on_failure=self.on_failure, job_timeout=timeout)
+
+
+_KINDS: dict[type[BackgroundTask], TaskKind] = {}
+
+
+def register(kind: TaskKind) -> TaskKind:
+    """Declare how a model's rows are run, so the reconciler can restart a row whose job was lost."""
+    _KINDS[kind.model] = kind
+    return kind
+
+
+def kinds() -> list[TaskKind]:
+    """Every registered kind; importing each app's ``jobs`` module registers its kinds."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for app in apps.get_app_configs():
+        if any(issubclass(m, BackgroundTask) for m in app.get_models()):
+            import_module(f"{app.name}.jobs")
+    return list(_KINDS.values())
 
 
 def enqueue(
@@ -154,3 +205,87 @@ def reap_all_stale() -> int:
 
     models = [m for m in apps.get_models() if issubclass(m, BackgroundTask)]
     return sum(model.reap_stale(after=stale_after()) for model in models)
+
+
+# --- reconciling rows with the queue ----------------------------------------------------------
+
+
+def _live_jobs(queue: Queue) -> set[tuple[str, Any]]:
+    """``(function name, first argument)`` of every job that will still run on ``queue``.
+
+    Waiting, started, scheduled (a retry with a delay) and deferred jobs are live; failed,
+    finished, cancelled and vanished ones are not.
+    """
+    ids = set(queue.get_job_ids())
+    for registry in (StartedJobRegistry, ScheduledJobRegistry, DeferredJobRegistry):
+        ids.update(registry(queue=queue).get_job_ids(cleanup=False))
+    live: set[tuple[str, Any]] = set()
+    for job in Job.fetch_many(sorted(ids), connection=queue.connection):
+        if job is None:
+            continue
+        try:
+            live.add((job.func_name or "", job.args[0] if job.args else None))
+        except Exception:  # noqa: BLE001 - a job we cannot even decode will never run our rows
+            log.warning("unreadable job %s on %s", job.id, queue.name)
+    return live
+
+
+def _job_name(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def reconcile(*, grace: timedelta | None = None, max_age: timedelta | None = None) -> dict[str, int]:
+    """Make queued rows and the queue agree; returns ``{"requeued": n, "failed": m}``.
+
+    A row "queued" for longer than ``grace`` whose job is not waiting, running or scheduled (the
+    worker burned through it while PostgreSQL was down, Redis lost it, the enqueue never
+    happened) is enqueued again; if it has been queued for longer than ``max_age`` it is failed
+    with :data:`LOST_TOO_LONG` instead, so nothing stays "queued" forever. The grace period keeps
+    rows whose enqueue is still on its way (``on_commit``) out of it. Redis being down is not an
+    error here: there is nothing to compare with, so nothing changes.
+    """
+    grace = grace if grace is not None else timedelta(seconds=settings.RECONCILE_GRACE_SECONDS)
+    max_age = max_age if max_age is not None else timedelta(seconds=settings.RECONCILE_MAX_AGE_SECONDS)
+    now = timezone.now()
+    counts = {"requeued": 0, "failed": 0}
+    live_by_queue: dict[str, set[tuple[str, Any]]] = {}
+    for kind in kinds():
+        rows = list(
+            kind.model.objects.filter(status="queued", queued_at__lt=now - grace).values_list("pk", "queued_at")
+        )
+        name = _job_name(kind.run)
+        for pk, queued_at in rows:
+            queue = kind.queue_for(pk)
+            try:
+                if queue not in live_by_queue:
+                    live_by_queue[queue] = _live_jobs(django_rq.get_queue(queue))
+            except RedisError:
+                log.warning("reconcile: the queue %s is unreachable; trying again later", queue)
+                continue
+            if (name, pk) in live_by_queue[queue]:
+                continue
+            if queued_at < now - max_age:
+                counts["failed"] += kind.model.fail(pk, LOST_TOO_LONG)
+                continue
+            log.warning("reconcile: %s %s was queued but its job is gone; enqueuing it again", kind.model.__name__, pk)
+            with transaction.atomic():
+                kind.send(pk)
+            counts["requeued"] += 1
+    return counts
+
+
+def ensure_enqueued(model: type[BackgroundTask], pk: int) -> bool:
+    """Enqueue a queued row again if its job is gone (a user asked again); True when it was sent."""
+    kind = next((k for k in kinds() if k.model is model), None)
+    if kind is None:
+        return False
+    if not model.objects.filter(pk=pk, status="queued").exists():
+        return False
+    try:
+        if (_job_name(kind.run), pk) in _live_jobs(django_rq.get_queue(kind.queue_for(pk))):
+            return False
+    except RedisError:
+        model.fail(pk, QUEUE_DOWN)
+        return False
+    kind.send(pk)
+    return True

@@ -6,11 +6,14 @@ while it is still initialising (importing views from here would be circular).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+log = logging.getLogger(__name__)
 
 
 class Pagination(PageNumberPagination):
@@ -50,7 +53,34 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-class UploadThrottle(UserRateThrottle):
+class FailOpen(SimpleRateThrottle):
+    """A rate limit that lets requests through (and logs) when its counters' cache is unreachable.
+
+    The counters live in Redis. When Redis blinks, refusing or failing every API request would turn
+    a queue outage into a whole-site outage; for a short while an unthrottled API is the lesser harm.
+    """
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except Exception:  # the cache backend's own errors (redis ConnectionError, timeouts, ...)
+            log.warning("rate limit %s not applied: the cache is unreachable", self.scope, exc_info=True)
+            return True
+
+
+class AnonThrottle(FailOpen, AnonRateThrottle):
+    pass
+
+
+class UserThrottle(FailOpen, UserRateThrottle):
+    pass
+
+
+class ScopedThrottle(FailOpen, ScopedRateThrottle):
+    pass
+
+
+class UploadThrottle(FailOpen, UserRateThrottle):
     """Uploads per user (``THROTTLE_UPLOAD``), on top of the general rate; used by every upload endpoint."""
 
     scope = "upload"

@@ -100,6 +100,7 @@ MIDDLEWARE = [
     # Our 404/500 pages in DEBUG mode too, except for staff (see nstsite/errors.py).
     "nstsite.errors.BrandedErrorsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "nstsite.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "nstsite.urls"
@@ -169,6 +170,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 CSRF_FAILURE_VIEW = "nstsite.errors.csrf_failure"  # our 403 page ("reload and try again"), also in DEBUG
 LOGIN_URL = "login"
+# Sign-in lockout (web form and API token): this many wrong passwords for one username, or from one
+# address, pause sign-ins for LOGIN_LOCKOUT_SECONDS (nstsite/accounts/lockout.py).
+LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", 5)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 30)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
@@ -231,6 +237,9 @@ UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)  # larger photos ar
 # images above ~89 MP (its bomb check) unless Image.MAX_IMAGE_PIXELS is raised.
 UPLOAD_MAX_DECODE_PIXELS = env_int("UPLOAD_MAX_DECODE_PIXELS", 89_000_000)
 UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 20)
+# Images decoded at once per web process (each up to UPLOAD_MAX_DECODE_PIXELS × 4 bytes); files of one
+# request are checked and stored one at a time. See docs/reliability.md for the measured peak.
+UPLOAD_DECODE_CONCURRENCY = env_int("UPLOAD_DECODE_CONCURRENCY", 2)
 DATA_UPLOAD_MAX_NUMBER_FILES = 100
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FACES_DETECT_ON_UPLOAD = env_bool("FACES_DETECT_ON_UPLOAD", True)
@@ -246,8 +255,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "nstsite.rest.Pagination",
     "PAGE_SIZE": 24,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # DRF's throttles, failing open (logged) while the Redis cache is down.
+        "nstsite.rest.AnonThrottle",
+        "nstsite.rest.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("THROTTLE_ANON", "60/min"),
@@ -292,6 +302,21 @@ if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Scripts only from our origin (no inline script or handler in any template; the API docs use
+# drf-spectacular's split view, whose set-up script is a file too). Styles allow inline
+# attributes: face boxes and progress bars are positioned with style="..." computed server-side.
+# Images: our own, plus data:/blob: for upload previews and the docs' icons.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
+PERMISSIONS_POLICY = env_str(
+    "PERMISSIONS_POLICY",
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "accelerometer=(), gyroscope=(), magnetometer=(), display-capture=(), browsing-topics=()",
+)
 
 # --- Misc ------------------------------------------------------------------------------------
 
@@ -314,6 +339,18 @@ LOGGING = {
 TASK_HEARTBEAT_SECONDS = env_int("TASK_HEARTBEAT_SECONDS", 10)
 TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 60)
 WORKER_WARMUP = env_bool("WORKER_WARMUP", not TESTING)
+# A row "queued" for RECONCILE_GRACE_SECONDS whose job the queue no longer holds (e.g. a worker
+# burned through it while PostgreSQL was down) is enqueued again, or failed once it has waited
+# RECONCILE_MAX_AGE_SECONDS; the launcher checks every RECONCILE_EVERY_SECONDS, workers on start.
+RECONCILE_GRACE_SECONDS = env_int("RECONCILE_GRACE_SECONDS", 30)
+RECONCILE_MAX_AGE_SECONDS = env_int("RECONCILE_MAX_AGE_SECONDS", 24 * 3600)
+RECONCILE_EVERY_SECONDS = env_int("RECONCILE_EVERY_SECONDS", 30)
+# Workers beat their RQ registration every WORKER_BEAT_SECONDS (also during a job); /healthz counts a
+# worker silent for WORKER_LIVE_SECONDS, or whose process is gone, as dead.
+WORKER_BEAT_SECONDS = env_int("WORKER_BEAT_SECONDS", 10)
+WORKER_LIVE_SECONDS = env_int("WORKER_LIVE_SECONDS", 45)
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN")  # a monitor sending "Authorization: Bearer <it>" sees /healthz details
+WORKER_DB_WAIT_SECONDS = env_int("WORKER_DB_WAIT_SECONDS", 120)  # a worker holds its job while PostgreSQL is down
 # Each worker advertises what it can do in Redis for this many seconds, refreshed every third of it
 # (nstsite/capabilities.py); a worker silent this long no longer counts for Gatys availability.
 WORKER_CAPABILITY_TTL = env_int("WORKER_CAPABILITY_TTL", 60)

@@ -21,9 +21,11 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
 from rq import SimpleWorker
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,29 @@ def warm_up(queue_names: list[str]) -> None:
             getattr(importlib.import_module(module), func)()
 
 
+def _sweep() -> None:
+    """Fail rows of dead workers and restart queued rows whose job the queue lost."""
+    from nstsite.jobs import reap_all_stale, reconcile
+
+    reaped = reap_all_stale()  # rows left "running" by a worker that died before this one started
+    if reaped:
+        log.warning("marked %d job(s) of dead workers as failed", reaped)
+    counts = reconcile()
+    if any(counts.values()):
+        log.warning("reconciled queued rows with the queue: %s", counts)
+
+
+def database_answers() -> bool:
+    try:
+        close_old_connections()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        connection.close()  # a broken connection is not reused
+        return False
+
+
 class WarmWorker(SimpleWorker):
     def __init__(self, queues: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(queues, *args, **kwargs)
@@ -104,19 +129,48 @@ class WarmWorker(SimpleWorker):
             log.debug("could not withdraw capabilities", exc_info=True)
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
-        from nstsite.jobs import reap_all_stale
-
-        reaped = reap_all_stale()  # rows left "running" by a worker that died before this one started
-        if reaped:
-            log.warning("marked %d job(s) of dead workers as failed", reaped)
+        _sweep()
         if settings.WORKER_WARMUP:
             warm_up(self.queue_names())
         stop = threading.Event()
+        beater = threading.Thread(target=self._beat, args=(stop,), name="worker-heartbeat", daemon=True)
+        beater.start()
         advertiser = threading.Thread(target=self._advertise, args=(stop,), name="capabilities", daemon=True)
         advertiser.start()
         try:
             return super().work(*args, **kwargs)
         finally:
             stop.set()
+            beater.join()
             advertiser.join()
             self._withdraw()
+
+    def _beat(self, stop: threading.Event) -> None:
+        """Keep our RQ registration fresh even while a long job runs in this process (``/healthz``)."""
+        while not stop.wait(settings.WORKER_BEAT_SECONDS):
+            try:
+                self.heartbeat()
+            except Exception:  # Redis blinking: the next beat will tell
+                log.debug("worker heartbeat failed", exc_info=True)
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        try:
+            _sweep()
+        except Exception:  # maintenance must never stop the worker
+            log.warning("sweeping rows failed; trying again at the next maintenance", exc_info=True)
+
+    def execute_job(self, job: Any, queue: Any) -> Any:
+        # Every job needs the database. While it is down, wait (beating our own RQ heartbeat) instead
+        # of burning through the queue: each job would fail in milliseconds and its failure callback
+        # could not even mark the row. After WORKER_DB_WAIT_SECONDS the job runs and fails normally;
+        # the reconciler restarts its row once the database is back.
+        waited, pause = 0.0, 0.5
+        while not database_answers() and waited < settings.WORKER_DB_WAIT_SECONDS:
+            if waited == 0:
+                log.warning("the database is unreachable; holding job %s until it answers", job.id)
+            time.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 5.0)
+            self.heartbeat()
+        return super().execute_job(job, queue)

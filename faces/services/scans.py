@@ -61,9 +61,15 @@ def face_scan_create(*, photo=None, upload: Upload | None = None, owner=None) ->
     if (photo is None) == (upload is None):
         raise ValueError("give exactly one of photo or upload")
     source = {"photo": photo} if photo is not None else {"upload": upload}
+    FaceScan.reap_stale(after=jobs.stale_after())  # a scan whose worker died is not "active"
     active = FaceScan.objects.filter(status__in=ACTIVE, **source).first()
     if active is not None:
-        return active
+        # Asking again must work even if the queue lost the job (e.g. PostgreSQL was down
+        # while a worker went through it): a queued row with no job is enqueued again.
+        jobs.ensure_enqueued(FaceScan, active.pk)
+        active.refresh_from_db()
+        if active.is_active:
+            return active
     scan = FaceScan.objects.create(
         owner=owner or (photo.owner if photo is not None else upload.owner),  # type: ignore[union-attr]
         embedder=conf.embedder_name(),

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+
+from nstsite.accounts import lockout
 
 
 class SignupForm(UserCreationForm):
@@ -23,3 +25,24 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = get_user_model()
         fields = ("first_name", "last_name", "email")
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form with a lockout per username and per address (``nstsite.accounts.lockout``)."""
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        username = self.cleaned_data.get("username") or ""
+        if self.request is not None:
+            try:
+                lockout.check(self.request, username)
+            except lockout.LockedOut as exc:
+                raise forms.ValidationError(str(exc), code="locked_out") from None
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            if self.request is not None and self.cleaned_data.get("password"):
+                lockout.failed(self.request, username)
+            raise
+        if self.request is not None:
+            lockout.succeeded(self.request, username)
+        return cleaned

@@ -12,7 +12,7 @@ from django.urls import reverse_lazy
 from rest_framework.authtoken.models import Token
 
 from nstsite.accounts import services
-from nstsite.accounts.forms import ProfileForm, SignupForm
+from nstsite.accounts.forms import LoginForm, ProfileForm, SignupForm
 from nstsite.auth import AuthenticatedHttpRequest
 
 
@@ -66,3 +66,9 @@ def account_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
 class PasswordChange(SuccessMessageMixin, auth_views.PasswordChangeView):
     success_url = reverse_lazy("profile")
     success_message = "Your password was changed."
+
+
+class Login(auth_views.LoginView):
+    """Django's log-in view with the lockout form; ``next`` is checked by Django (same host only)."""
+
+    form_class = LoginForm

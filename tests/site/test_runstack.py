@@ -23,9 +23,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+HEALTHZ_TOKEN = "monitor-secret-for-tests"  # a test value
+
+
 def _get(url: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {HEALTHZ_TOKEN}"})  # noqa: S310 - loopback
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -36,7 +40,7 @@ def test_runstack_serves_a_healthy_site_refuses_a_second_copy_and_stops_cleanly(
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update({"NSTSITE_VAR_DIR": str(tmp_path / "var"), "NSTSITE_TESTING": "0", "PORT": str(port),
-                "MEDIA_ROOT": str(tmp_path / "media")})  # fmt: skip
+                "MEDIA_ROOT": str(tmp_path / "media"), "HEALTHZ_TOKEN": HEALTHZ_TOKEN})  # fmt: skip
     manage = [sys.executable, str(ROOT / "manage.py"), "runstack"]
     stack = subprocess.Popen(manage, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

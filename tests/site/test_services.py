@@ -47,8 +47,8 @@ def test_a_job_runs_on_a_real_worker_and_writes_to_the_database(queues, run_work
     assert get_user_model().objects.get(username="from-the-worker").pk == job.return_value()
 
 
-def test_healthz_reports_every_service(client, queues):
-    response = client.get("/healthz")
+def test_healthz_reports_every_service(admin_client, queues):
+    response = admin_client.get("/healthz")
     body = response.json()
     assert body["database"]["ok"] and body["database"]["pgvector"]
     assert body["redis"]["ok"] is True
@@ -57,13 +57,13 @@ def test_healthz_reports_every_service(client, queues):
     assert body["workers"]["ok"] is False and "style" in body["workers"]["error"]
 
 
-def test_healthz_is_200_when_a_worker_listens_on_every_queue(client, queues):
+def test_healthz_is_200_when_a_worker_listens_on_every_queue(admin_client, queues):
     from nstsite.worker import WarmWorker
 
     worker = WarmWorker(list(queues.values()), connection=django_rq.get_connection("style"), name="probe-worker")
     worker.register_birth()
     try:
-        response = client.get("/healthz")
+        response = admin_client.get("/healthz")
     finally:
         worker.register_death()
     assert response.status_code == 200, response.json()

@@ -24,12 +24,39 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from nstsite import embedded
 from nstsite.embedded import var_dir
 
 QUEUES = ("style", "faces")
 # The queues each worker takes, first first (routing: nstsite/capabilities.py). The style worker
 # also takes Gatys on VGG19; without the VGG19 weights it drops that queue and says so.
 WORKER_QUEUES = {"style": ("style", "gatys-vgg19"), "faces": ("faces",)}
+
+
+class Backoff:
+    """Exponential back-off per name: 1 s after the first failure, doubling up to 60 s."""
+
+    def __init__(self) -> None:
+        self.failures: dict[str, int] = {}
+        self.not_before: dict[str, float] = {}
+        self.since: dict[str, float] = {}
+
+    def failed(self, name: str) -> float:
+        count = self.failures.get(name, 0)
+        self.failures[name] = count + 1
+        self.since.pop(name, None)
+        delay = float(min(60, 2**count))
+        self.not_before[name] = time.monotonic() + delay
+        return delay
+
+    def healthy(self, name: str, *, after: float) -> None:
+        """Forget the failures once ``name`` has stayed up for ``after`` seconds."""
+        start = self.since.setdefault(name, time.monotonic())
+        if time.monotonic() - start >= after:
+            self.failures.pop(name, None)
+
+    def due(self, name: str) -> bool:
+        return time.monotonic() >= self.not_before.get(name, 0.0)
 
 
 class Command(BaseCommand):
@@ -47,6 +74,9 @@ class Command(BaseCommand):
         self.stopping = False
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
+        self.web_args = (host, port, threads)
+        self.redis_dir = embedded.embedded_redis_dir()
+        self.postgres_dir = embedded.embedded_postgres_dir()
         try:
             self._start("web", self._web_command(host, port, threads))
             for queue in QUEUES:
@@ -127,27 +157,81 @@ class Command(BaseCommand):
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.stopping = True
 
+    def _sweep(self) -> None:
+        """Make the job rows and the queue agree (see ``nstsite.jobs.reconcile``); never fatal."""
+        from django.db import close_old_connections
+
+        from nstsite.jobs import reap_all_stale, reconcile
+
+        try:
+            close_old_connections()
+            reap_all_stale()
+            counts = reconcile()
+            if any(counts.values()):
+                self.stderr.write(f"reconciled queued jobs with the queue: {counts}")
+        except Exception as exc:  # noqa: BLE001 - a service blinking must not stop the launcher
+            self.stderr.write(f"could not reconcile jobs now ({type(exc).__name__}); trying again later")
+
     def _supervise(self) -> None:
-        restarts: dict[str, list[float]] = {}
+        """Keep every part running: restart what exits, with back-off, and never give up on the rest.
+
+        A dependency blinking (Redis restarted, PostgreSQL crashed) makes workers exit; tearing the
+        whole product down then would turn a blip into an outage. So web and workers are restarted
+        with exponential back-off (1 s doubling to 60 s), the embedded PostgreSQL and Redis are
+        checked every few seconds and started again, and only Ctrl-C stops the stack.
+        """
+        backoff = Backoff()
+        next_sweep = time.monotonic() + settings.RECONCILE_EVERY_SECONDS
+        next_services = time.monotonic()
+        pending: dict[str, float] = {}  # child name -> when to start it again
         while not self.stopping:
             time.sleep(0.5)
+            now = time.monotonic()
+            if now >= next_services:
+                self._check_services(backoff)
+                next_services = now + 2
             for name, process in list(self.children.items()):
-                code = process.poll()
-                if code is None or self.stopping:
+                if self.stopping or name in pending:
                     continue
-                if name == "web":
-                    self.stderr.write(f"the web server exited with code {code}; stopping")
-                    self.stopping = True
-                    break
-                recent = [t for t in restarts.get(name, []) if time.monotonic() - t < 60]
-                if len(recent) >= 5:
-                    self.stderr.write(f"{name} keeps exiting (code {code}); stopping")
-                    self.stopping = True
-                    break
-                restarts[name] = [*recent, time.monotonic()]
-                self.stderr.write(f"{name} exited with code {code}; restarting it")
-                queue = name.removeprefix("worker-")
-                self._start(name, self._worker_command(queue))
+                code = process.poll()
+                if code is None:
+                    backoff.healthy(name, after=60)
+                    continue
+                delay = backoff.failed(name)
+                self.stderr.write(f"{name} exited with code {code}; restarting it in {delay:.0f} s")
+                pending[name] = now + delay
+            for name, when in list(pending.items()):
+                if now >= when and not self.stopping:
+                    del pending[name]
+                    self._start(name, self._command_for(name))
+            if now >= next_sweep:
+                self._sweep()
+                next_sweep = time.monotonic() + settings.RECONCILE_EVERY_SECONDS
+
+    def _command_for(self, name: str) -> list[str]:
+        if name == "web":
+            return self._web_command(*self.web_args)
+        return self._worker_command(name.removeprefix("worker-"))
+
+    def _check_services(self, backoff: Backoff) -> None:
+        """Start the embedded Redis/PostgreSQL again if they died (external ones are not ours to start)."""
+        checks = []
+        if self.redis_dir is not None:
+            checks.append(("redis", lambda d=self.redis_dir: embedded.redis_ensure(d)))
+        if self.postgres_dir is not None:
+            checks.append(("postgres", lambda d=self.postgres_dir: embedded.postgres_ensure(d)))
+        for name, ensure in checks:
+            if not backoff.due(name):
+                continue
+            try:
+                if ensure():
+                    self.stderr.write(f"the embedded {name} had stopped; started it again")
+                    backoff.failed(name)
+                else:
+                    backoff.healthy(name, after=0)
+            except Exception as exc:  # noqa: BLE001 - keep trying; web and workers stay up meanwhile
+                delay = backoff.failed(name)
+                self.stderr.write(f"could not start the embedded {name} ({exc}); trying again in {delay:.0f} s")
 
     def _stop_all(self) -> None:
         self.stdout.write("stopping…")
