@@ -156,3 +156,19 @@ def test_a_worker_without_vgg19_never_receives_a_vgg19_gatys_job(  # type: ignor
     run_worker("gatys-vgg19")
     gatys.refresh_from_db()
     assert gatys.status == "succeeded", gatys.error
+
+
+def test_the_reconciler_puts_a_lost_vgg19_job_back_on_its_own_queue(user_api, photo, painting, queues, settings):
+    from datetime import timedelta
+
+    from gallery.models import Render
+    from nstsite.jobs import reconcile
+
+    settings.STYLE_GATYS_MAX_SECONDS = 10**6
+    response = user_api.post("/api/v1/renders/", _gatys_request(photo, painting), format="json")
+    assert response.status_code == 202, response.json()
+    queues["gatys-vgg19"].empty()  # Redis lost the job
+    assert reconcile(grace=timedelta(0))["requeued"] >= 1  # (the photo's face scan, emptied by the fixture, too)
+    assert queues["gatys-vgg19"].count == 1 and queues["style"].count == 0
+    assert Render.objects.get(pk=response.json()["id"]).status == "queued"
+    assert reconcile(grace=timedelta(0)) == {"requeued": 0, "failed": 0}  # now it is there
