@@ -106,6 +106,21 @@ def queues() -> Iterator[dict[str, object]]:
 
 
 @pytest.fixture
+def no_live_workers() -> Iterator[None]:
+    """No worker capability record in Redis (as if every worker had stopped; a killed one's expires later)."""
+    import django_rq
+
+    from nstsite.capabilities import KEY_PREFIX
+
+    redis = django_rq.get_connection("style")
+    for key in redis.scan_iter(match=KEY_PREFIX + "*"):
+        redis.delete(key)
+    yield
+    for key in redis.scan_iter(match=KEY_PREFIX + "*"):
+        redis.delete(key)
+
+
+@pytest.fixture
 def run_worker(queues: dict[str, object]) -> Callable[..., int]:
     """Run a real nstsite worker in burst mode on the given queues; returns jobs processed."""
     import django_rq

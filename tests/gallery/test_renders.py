@@ -312,16 +312,20 @@ def test_a_render_over_the_time_limit_fails_with_a_clear_reason(user, photo, pai
     assert "longer than the time limit" in render.error and not render.result
 
 
-def test_the_gatys_estimate_uses_the_workers_device_and_shows_a_downscale(user_api, other_user, photo, settings):
-    from django.core.cache import cache
+def test_the_gatys_estimate_uses_the_workers_device_and_shows_a_downscale(
+    user_api, other_user, photo, settings, no_live_workers
+):
+    from nstsite.capabilities import Capabilities, advertise
 
-    from gallery import engines
+    def worker(device: str, flops: float) -> Capabilities:  # what a worker on another host advertises
+        networks = {"vgg19": {"flops": flops, "source": "render", "random_weights": False}}
+        return Capabilities("estimate-test-worker", ["gatys-vgg19"], device, loss_networks=networks)
 
     url = f"/api/v1/estimate/gatys/?photo={photo.pk}&quality=best"
-    cache.set(engines._WORKER_DEVICE_KEY, {"label": "cuda (Test GPU)", "flops": 1e15}, None)
+    advertise(worker("cuda (Test GPU)", 1e15))
     fast = user_api.get(url).json()
     assert fast["device"] == "cuda (Test GPU)" and fast["size"] == 1024 and fast["notice"] == ""
-    cache.set(engines._WORKER_DEVICE_KEY, {"label": "cpu (slow)", "flops": 1e9}, None)
+    advertise(worker("cpu (slow)", 1e9))
     settings.STYLE_GATYS_MAX_SECONDS = int(fast["seconds"] * 1e6 / 4) or 1
     slow = user_api.get(url).json()
     assert (

@@ -35,17 +35,6 @@ def painting(user, testdata):  # type: ignore[no-untyped-def]
     return services.style_create(owner=user, upload=SimpleUploadedFile("starry.jpg", data, "image/jpeg"))
 
 
-@pytest.fixture
-def no_workers():  # type: ignore[no-untyped-def]
-    """No capability record in Redis (as if every worker had stopped)."""
-    redis = django_rq.get_connection("style")
-    for key in redis.scan_iter(match=capabilities.KEY_PREFIX + "*"):
-        redis.delete(key)
-    yield
-    for key in redis.scan_iter(match=capabilities.KEY_PREFIX + "*"):
-        redis.delete(key)
-
-
 def _gatys_request(photo, painting, **params):  # type: ignore[no-untyped-def]
     return {
         "photo": photo.pk,
@@ -55,7 +44,7 @@ def _gatys_request(photo, painting, **params):  # type: ignore[no-untyped-def]
     }
 
 
-def test_a_worker_advertises_its_device_networks_and_embedders_with_a_ttl(settings, no_workers) -> None:
+def test_a_worker_advertises_its_device_networks_and_embedders_with_a_ttl(settings, no_live_workers) -> None:
     from nstsite.worker import capabilities_of
 
     settings.WORKER_CAPABILITY_TTL = 45
@@ -72,7 +61,9 @@ def test_a_worker_advertises_its_device_networks_and_embedders_with_a_ttl(settin
     assert capabilities.live() == []
 
 
-def test_without_a_live_worker_the_web_tier_refuses_gatys_and_says_why(user_api, photo, painting, no_workers) -> None:
+def test_without_a_live_worker_the_web_tier_refuses_gatys_and_says_why(
+    user_api, photo, painting, no_live_workers
+) -> None:
     response = user_api.post("/api/v1/renders/", _gatys_request(photo, painting), format="json")
     assert response.status_code == 400
     assert "No worker can run Gatys with VGG19 right now." in str(response.json())
@@ -83,7 +74,7 @@ def test_without_a_live_worker_the_web_tier_refuses_gatys_and_says_why(user_api,
     assert user_api.post("/api/v1/renders/", _gatys_request(photo, painting), format="json").status_code == 400
 
 
-def test_estimates_come_from_the_fastest_live_worker_not_the_web_host(user_api, photo, no_workers) -> None:
+def test_estimates_come_from_the_fastest_live_worker_not_the_web_host(user_api, photo, no_live_workers) -> None:
     slow = {"vgg19": {"flops": 5e10, "source": "render", "random_weights": False}}
     fast = {"vgg19": {"flops": 5e12, "source": "render", "random_weights": False}}
     capabilities.advertise(
