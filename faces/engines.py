@@ -42,3 +42,17 @@ def warm_up() -> None:
     """Load the detector and the configured embedder now, so the first job pays no load time."""
     detector()
     embedder()
+
+
+def advertised(queues: list[str]) -> dict[str, list[str]]:
+    """For this worker's capability record: the embedders whose weights are present here."""
+    if "faces" not in queues:
+        return {}
+    from ml.faces.embedders import EMBEDDERS
+    from ml.weights import DOWNLOADABLE, is_available
+
+    return {
+        "embedders": [
+            n for n, spec in EMBEDDERS.items() if spec.weights not in DOWNLOADABLE or is_available(spec.weights)
+        ]
+    }

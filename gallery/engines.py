@@ -6,8 +6,8 @@ import functools
 from typing import Any
 
 from django.conf import settings
-from redis.exceptions import RedisError
 
+from gallery import capacity
 from ml.device import describe, pick_device
 from ml.style.gatys_params import DEFAULT_NETWORK, NETWORKS
 
@@ -21,16 +21,8 @@ def device_label() -> str:
     return describe(device())
 
 
-_WORKER_DEVICE_KEY = "gallery:style-worker-device"
 _GATYS_RATE_KEY = "gallery:gatys-throughput:{network}"
 _RATE_MEMORY = 0.5  # weight of the newest render in the running throughput figure
-
-
-def publish_worker_device() -> None:
-    """Tell web processes what this worker runs on, so their Gatys estimates are for this device."""
-    from django.core.cache import cache
-
-    cache.set(_WORKER_DEVICE_KEY, {"label": device_label()}, timeout=None)
 
 
 def gatys_throughput_record(network: str, flops: float, *, source: str) -> None:
@@ -51,6 +43,8 @@ def gatys_throughput_record(network: str, flops: float, *, source: str) -> None:
     else:
         runs = 1 if source == "render" else 0
     cache.set(key, {"flops": flops, "source": source, "runs": runs, "device": device_label()}, timeout=None)
+    # What the web tier reads: this worker's advertisement (gallery/capacity.py), refreshed with this figure.
+    capacity.record_throughput(network, flops, source=source, runs=runs)
 
 
 def gatys_throughput(network: str) -> dict[str, Any] | None:
@@ -59,19 +53,6 @@ def gatys_throughput(network: str) -> dict[str, Any] | None:
 
     value: dict[str, Any] | None = cache.get(_GATYS_RATE_KEY.format(network=network))
     return value
-
-
-def worker_device(network: str | None = None) -> tuple[str, float | None]:
-    """``(label, effective FLOP/s of network)`` as the style worker published them; this process's device otherwise."""
-    from django.core.cache import cache
-
-    try:
-        published = cache.get(_WORKER_DEVICE_KEY)
-        measured = gatys_throughput(network) if network else None
-    except RedisError:  # Redis down: estimate for this process's device rather than fail the request
-        published, measured = None, None
-    label = published["label"] if published else device_label()
-    return label, (measured["flops"] if measured else None)
 
 
 @functools.cache
@@ -119,9 +100,12 @@ def gatys_networks(*, staff: bool) -> list[dict[str, Any]]:
     """
     rows = []
     for name, spec in NETWORKS.items():
-        ok, message = gatys_available(name)
-        if not ok and not staff:
-            message = f"{spec.label.split(' (')[0]} is not installed on this server; an administrator can add it."
+        status = capacity.gatys_status(name)  # what the live workers say, not this web host's disk
+        ok, message = status.ok, status.message
+        if not ok and staff:
+            here_ok, here_message = gatys_available(name)
+            where = f"Start a worker with its weights on the queue {capacity.gatys_queue(name)!r}."
+            message = f"{message} {where} {'' if here_ok else 'This host: ' + here_message}".strip()
         rows.append(
             {
                 "name": name,
@@ -141,10 +125,18 @@ def gatys_networks(*, staff: bool) -> list[dict[str, Any]]:
 
 
 @functools.cache
-def fast_model(path: str):  # type: ignore[no-untyped-def]
+def fast_model(name: str):  # type: ignore[no-untyped-def]
+    """A trained style's network, read through media storage (the worker may share no disk with
+    the web tier). Cached by storage name: checkpoint names are random and never rewritten."""
+    import io
+
+    from django.core.files.storage import default_storage
+
     from ml.style.fast import FastStylizer
 
-    return FastStylizer.from_checkpoint(path, device=device())
+    with default_storage.open(name, "rb") as handle:
+        data = io.BytesIO(handle.read())  # torch.load wants a seekable file; S3 streams are not
+    return FastStylizer.from_checkpoint(data, device=device())
 
 
 def warm_up() -> None:
@@ -157,7 +149,6 @@ def warm_up() -> None:
         # ~3× faster on Ampere+ and invisible in the result (fp16 overflows large Gram matrices).
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    publish_worker_device()
     presets()
     arbitrary()
     for name in NETWORKS:

@@ -7,6 +7,7 @@ short-lived signed URL instead of streaming.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
@@ -27,8 +28,12 @@ def serve(field: FieldFile, *, download_name: str | None = None) -> HttpResponse
     if not field:
         raise Http404("No file.")
     storage = field.storage
-    if not hasattr(storage, "path"):  # remote storage: hand out a signed, expiring URL
-        return HttpResponseRedirect(storage.url(field.name))
+    if settings.MEDIA_REDIRECT_TO_STORAGE and not hasattr(storage, "path"):  # remote: a signed, expiring URL
+        # The bucket names the download too (S3's response-content-disposition), as the stream below does.
+        parameters = (
+            {"ResponseContentDisposition": f'attachment; filename="{download_name}"'} if download_name else None
+        )
+        return HttpResponseRedirect(storage.url(field.name, parameters=parameters))  # type: ignore[call-arg]
     try:
         handle = field.open("rb")
     except FileNotFoundError:

@@ -80,8 +80,18 @@ def blend_preview_run(
         blend_preview_render(photo=photo, weights=clean, strength=strength, preserve_color=preserve_color, key=key)
 
 
-# The reconciler restarts a queued render whose job the queue lost (nstsite.jobs.reconcile).
-RENDERS = register(TaskKind(Render, "style", render_run, on_render_failure, timeout_setting="JOB_TIMEOUT_STYLE"))
+def render_queue_of(render_id: int) -> str:
+    """The queue of render ``render_id`` (``gatys-vgg19`` for Gatys on VGG19; see gallery/capacity.py)."""
+    from gallery.services import render_queue
+
+    render = Render.objects.only("method", "params").filter(pk=render_id).first()
+    return render_queue(render) if render is not None else "style"
+
+
+# The reconciler restarts a queued render whose job the queue lost (nstsite.jobs.reconcile), on its own queue.
+RENDERS = register(
+    TaskKind(Render, "style", render_run, on_render_failure, timeout_setting="JOB_TIMEOUT_STYLE", route=render_queue_of)
+)
 STYLE_LABS = register(
     TaskKind(StyleLab, "style", style_lab_run, on_style_lab_failure, timeout_setting="JOB_TIMEOUT_STYLE")
 )

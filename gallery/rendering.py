@@ -73,7 +73,7 @@ def _run(render: Render, content: Image.Image, blend: list[tuple[Style, float]])
     if render.method == RenderMethod.ARBITRARY:
         return engines.arbitrary().stylize(content, _open_style(blend[0][0]), max_side=max_side, **common)
     if render.method == RenderMethod.FAST:
-        return engines.fast_model(blend[0][0].checkpoint.path).stylize(content, max_side=max_side, **common)
+        return engines.fast_model(blend[0][0].checkpoint.name).stylize(content, max_side=max_side, **common)
     return _run_gatys(render, content, blend)
 
 

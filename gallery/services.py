@@ -251,33 +251,33 @@ class GatysPlan:
 
 
 def gatys_plan(*, photo: Photo, params: dict[str, Any]) -> GatysPlan:
-    """Estimate on the style worker's device; downscale until it fits ``STYLE_GATYS_MAX_SECONDS``, or refuse.
+    """Estimate on the fastest live worker able to run it; downscale until it fits ``STYLE_GATYS_MAX_SECONDS``, or refuse.
 
-    The time uses the throughput the worker measured for this loss network: from its recent
-    renders when there are any, else from a short run of the network when it started.
+    Decided by the live workers' own records (their weights, device and measured speed), never by
+    this web host's disk or CPU. The throughput is what the worker measured for this loss network:
+    from its recent renders when there are any, else from a short run when it started.
     """
-    from gallery.engines import device, gatys_throughput, worker_device
+    from gallery.capacity import gatys_status
 
     requested = plan = options.gatys_params(params)
-    label, flops = worker_device(plan.network)
-    measured = gatys_throughput(plan.network)
-    if measured and measured["source"] == "render":
-        basis = f"measured on this server's last {measured['runs']} render{'s' if measured['runs'] != 1 else ''}"
-    elif measured:
-        basis = "measured by a short test run when the worker started"
+    worker = gatys_status(plan.network)
+    if not worker.ok:
+        raise ValidationError({"method": worker.message})
+    if worker.source == "render":
+        basis = f"measured on this server's last {worker.runs} render{'s' if worker.runs != 1 else ''}"
     else:
-        basis = "a rough guess: no style worker has measured this network yet"
+        basis = "measured by a short test run when the worker started"
     size = (photo.width, photo.height)
-    cost = estimate(plan, size, device(), flops=flops)
+    cost = estimate(plan, size, worker.device_type, flops=worker.flops)
     while cost.seconds > settings.STYLE_GATYS_MAX_SECONDS and plan.size > 128:
         plan = dataclasses.replace(plan, size=max(128, int(plan.size * 0.75)))
-        cost = estimate(plan, size, device(), flops=flops)
+        cost = estimate(plan, size, worker.device_type, flops=worker.flops)
     if cost.seconds > settings.STYLE_GATYS_MAX_SECONDS:
         raise ValidationError(
             {"params": "This would take too long on this server even at 128 px; use fewer iterations."}
         )
     notice = f"Reduced to {plan.size} px so it finishes within the time limit." if plan.size < requested.size else ""
-    return GatysPlan(params=plan, cost=cost, device=label, notice=notice, basis=basis)
+    return GatysPlan(params=plan, cost=cost, device=worker.device, notice=notice, basis=basis)
 
 
 def _fit_gatys(render: Render, photo: Photo) -> None:
@@ -293,7 +293,17 @@ def _enqueue(render: Render) -> None:
     from gallery.jobs import on_render_failure, render_run
 
     timeout = settings.JOB_TIMEOUT_STYLE
-    jobs.enqueue("style", render_run, Render, render.pk, on_failure=on_render_failure, job_timeout=timeout)
+    queue = render_queue(render)
+    jobs.enqueue(queue, render_run, Render, render.pk, on_failure=on_render_failure, job_timeout=timeout)
+
+
+def render_queue(render: Render) -> str:
+    """``gatys-<network>`` for Gatys on downloaded weights, ``style`` for the rest (gallery/capacity.py)."""
+    from gallery.capacity import gatys_queue
+
+    if render.method == RenderMethod.GATYS:
+        return gatys_queue(render.params.get("network") or "vgg19")
+    return "style"
 
 
 def render_cancel(*, render: Render) -> bool:

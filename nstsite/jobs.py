@@ -57,10 +57,16 @@ class TaskKind:
     run: Callable[..., Any]
     on_failure: Callable[..., Any]
     timeout_setting: str | None = None
+    # When rows of one model go to different queues (a Gatys render on VGG19 to "gatys-vgg19"):
+    # the queue of row ``pk`` (nstsite/capabilities.py describes the routing).
+    route: Callable[[int], str] | None = None
+
+    def queue_for(self, pk: int) -> str:
+        return self.route(pk) if self.route else self.queue
 
     def send(self, pk: int) -> None:
         timeout = getattr(settings, self.timeout_setting) if self.timeout_setting else None
-        enqueue(self.queue, self.run, self.model, pk, on_failure=self.on_failure, job_timeout=timeout)
+        enqueue(self.queue_for(pk), self.run, self.model, pk, on_failure=self.on_failure, job_timeout=timeout)
 
 
 _KINDS: dict[type[BackgroundTask], TaskKind] = {}
@@ -252,18 +258,16 @@ def reconcile(*, grace: timedelta | None = None, max_age: timedelta | None = Non
         rows = list(
             kind.model.objects.filter(status="queued", queued_at__lt=now - grace).values_list("pk", "queued_at")
         )
-        if not rows:
-            continue
-        try:
-            if kind.queue not in live_by_queue:
-                live_by_queue[kind.queue] = _live_jobs(django_rq.get_queue(kind.queue))
-        except RedisError:
-            log.warning("reconcile: the queue %s is unreachable; trying again later", kind.queue)
-            continue
-        live = live_by_queue[kind.queue]
         name = _job_name(kind.run)
         for pk, queued_at in rows:
-            if (name, pk) in live:
+            queue = kind.queue_for(pk)
+            try:
+                if queue not in live_by_queue:
+                    live_by_queue[queue] = _live_jobs(django_rq.get_queue(queue))
+            except RedisError:
+                log.warning("reconcile: the queue %s is unreachable; trying again later", queue)
+                continue
+            if (name, pk) in live_by_queue[queue]:
                 continue
             if queued_at < now - max_age:
                 counts["failed"] += kind.model.fail(pk, LOST_TOO_LONG)
@@ -283,7 +287,7 @@ def ensure_enqueued(model: type[BackgroundTask], pk: int) -> bool:
     if not model.objects.filter(pk=pk, status="queued").exists():
         return False
     try:
-        if (_job_name(kind.run), pk) in _live_jobs(django_rq.get_queue(kind.queue)):
+        if (_job_name(kind.run), pk) in _live_jobs(django_rq.get_queue(kind.queue_for(pk))):
             return False
     except RedisError:
         model.fail(pk, QUEUE_DOWN)

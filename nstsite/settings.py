@@ -135,8 +135,12 @@ REDIS_URL = os.environ["REDIS_URL"]
 
 JOB_TIMEOUT_STYLE = env_int("JOB_TIMEOUT_STYLE", 1800)
 JOB_TIMEOUT_FACES = env_int("JOB_TIMEOUT_FACES", 600)
+# Routing (nstsite/capabilities.py, docs/deploy.md): "style" takes every style job that needs only
+# packaged weights; "gatys-vgg19" Gatys on VGG19, whose weights are downloaded, so only workers that
+# have them listen there; "faces" every face job.
 RQ_QUEUES = {
     "style": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_STYLE},
+    "gatys-vgg19": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_STYLE},
     "faces": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_FACES},
 }
 RQ = {"COMMIT_MODE": "on_db_commit"}
@@ -203,6 +207,8 @@ if env_str("AWS_STORAGE_BUCKET_NAME"):
             "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
             "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
             "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            # "path" for MinIO and other self-hosted endpoints without per-bucket DNS names.
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
             "default_acl": "private",
             "querystring_auth": True,  # short-lived signed URLs; the bucket stays private
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 300),
@@ -211,6 +217,9 @@ if env_str("AWS_STORAGE_BUCKET_NAME"):
     }
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# With object storage, file views redirect to a signed URL on the bucket's endpoint; where clients
+# cannot reach that endpoint (a private MinIO), set false and the web tier streams the file itself.
+MEDIA_REDIRECT_TO_STORAGE = env_bool("MEDIA_REDIRECT_TO_STORAGE", True)
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {
@@ -342,6 +351,9 @@ WORKER_BEAT_SECONDS = env_int("WORKER_BEAT_SECONDS", 10)
 WORKER_LIVE_SECONDS = env_int("WORKER_LIVE_SECONDS", 45)
 HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN")  # a monitor sending "Authorization: Bearer <it>" sees /healthz details
 WORKER_DB_WAIT_SECONDS = env_int("WORKER_DB_WAIT_SECONDS", 120)  # a worker holds its job while PostgreSQL is down
+# Each worker advertises what it can do in Redis for this many seconds, refreshed every third of it
+# (nstsite/capabilities.py); a worker silent this long no longer counts for Gatys availability.
+WORKER_CAPABILITY_TTL = env_int("WORKER_CAPABILITY_TTL", 60)
 
 # Gatys needs VGG19's ImageNet weights (`make fetch-models`). Random weights exist only so the test
 # suite can exercise the pipeline on machines without them; never enable this in production.

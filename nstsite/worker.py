@@ -11,6 +11,9 @@ warm between jobs, on CPU and GPU alike. What we give up, and how we get it back
 * RQ's heartbeat during a job — our jobs beat their own rows from a side thread
   (``nstsite.jobs.heartbeat``);
 * memory growth — run with ``--max-jobs`` to recycle the process if needed.
+
+Each worker also advertises what it can do (``nstsite.capabilities``) and, before it listens, drops
+any queue whose jobs it could not run (a ``gatys-vgg19`` queue without the VGG19 weights).
 """
 
 from __future__ import annotations
@@ -29,6 +32,36 @@ log = logging.getLogger(__name__)
 
 # Per queue, the function that loads that queue's models into their process-wide caches.
 WARMERS = {"style": "gallery.engines.warm_up", "faces": "faces.engines.warm_up"}
+# Per app, the function that says why a queue must be refused here ("" = fine) and the function
+# that contributes to this worker's capability record.
+QUEUE_CHECKS = ("gallery.capacity.refuse_queue",)
+ADVERTISERS = ("gallery.capacity.advertised", "faces.engines.advertised")
+
+
+def _call(path: str, *args: Any) -> Any:
+    module, func = path.rsplit(".", 1)
+    return getattr(importlib.import_module(module), func)(*args)
+
+
+def refused_queues(queue_names: list[str]) -> dict[str, str]:
+    """``{queue: reason}`` for each queue this process cannot serve."""
+    refused = {}
+    for name in queue_names:
+        for check in QUEUE_CHECKS:
+            reason = _call(check, name)
+            if reason:
+                refused[name] = reason
+                break
+    return refused
+
+
+def capabilities_of(worker_name: str, queue_names: list[str]) -> Any:
+    from nstsite.capabilities import Capabilities
+
+    record: dict[str, Any] = {}
+    for path in ADVERTISERS:
+        record.update(_call(path, queue_names))
+    return Capabilities(worker=worker_name, queues=list(queue_names), **record)
 
 
 def warm_up(queue_names: list[str]) -> None:
@@ -64,6 +97,37 @@ def database_answers() -> bool:
 
 
 class WarmWorker(SimpleWorker):
+    def __init__(self, queues: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(queues, *args, **kwargs)
+        refused = refused_queues(self.queue_names())
+        for name, reason in refused.items():
+            log.warning("not listening on queue %s: %s", name, reason)
+        if refused:
+            self.queues = [q for q in self.queues if q.name not in refused]
+            self._ordered_queues = self.queues[:]
+        if not self.queues:
+            raise SystemExit(f"no queue left that this worker can serve ({'; '.join(refused.values())})")
+
+    def _advertise(self, stop: threading.Event) -> None:
+        """Keep this worker's capability record alive (also during a long job) until ``stop``."""
+        from nstsite.capabilities import advertise
+
+        while True:
+            try:
+                advertise(capabilities_of(self.name, self.queue_names()))
+            except Exception:  # Redis blinking: the next refresh will tell
+                log.warning("could not advertise this worker's capabilities", exc_info=True)
+            if stop.wait(max(1, settings.WORKER_CAPABILITY_TTL // 3)):
+                return
+
+    def _withdraw(self) -> None:
+        from nstsite.capabilities import withdraw
+
+        try:
+            withdraw(self.name)
+        except Exception:  # the record expires by itself
+            log.debug("could not withdraw capabilities", exc_info=True)
+
     def work(self, *args: Any, **kwargs: Any) -> bool:
         _sweep()
         if settings.WORKER_WARMUP:
@@ -71,11 +135,15 @@ class WarmWorker(SimpleWorker):
         stop = threading.Event()
         beater = threading.Thread(target=self._beat, args=(stop,), name="worker-heartbeat", daemon=True)
         beater.start()
+        advertiser = threading.Thread(target=self._advertise, args=(stop,), name="capabilities", daemon=True)
+        advertiser.start()
         try:
             return super().work(*args, **kwargs)
         finally:
             stop.set()
             beater.join()
+            advertiser.join()
+            self._withdraw()
 
     def _beat(self, stop: threading.Event) -> None:
         """Keep our RQ registration fresh even while a long job runs in this process (``/healthz``)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = Path(os.environ.get("NSTSITE_TESTDATA", ROOT.parent / "shared" / "testdata"))
 ARTIFACTS = Path(os.environ.get("NSTSITE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-QUEUES = ("style", "faces")
+QUEUES = ("style", "gatys-vgg19", "faces")
 PASSWORD = "a-Strong-pass-4-tests"
+BURST_WORKER = "pytest-burst-worker"
 
 
 @pytest.fixture(scope="session")
@@ -91,9 +93,31 @@ def queues() -> Iterator[dict[str, object]]:
                     queue.connection.delete(Job.key_for(job_id))
                 queue.connection.delete(reg.key)
 
+    from nstsite.capabilities import advertise, withdraw
+    from nstsite.worker import capabilities_of
+
     _empty()
+    # The web tier accepts Gatys only when a live worker can run it: advertise the burst worker
+    # that run_worker starts later, with this process's real capabilities.
+    advertise(capabilities_of(BURST_WORKER, list(QUEUES)))
     yield {name: django_rq.get_queue(name) for name in QUEUES}
+    withdraw(BURST_WORKER)
     _empty()
+
+
+@pytest.fixture
+def no_live_workers() -> Iterator[None]:
+    """No worker capability record in Redis (as if every worker had stopped; a killed one's expires later)."""
+    import django_rq
+
+    from nstsite.capabilities import KEY_PREFIX
+
+    redis = django_rq.get_connection("style")
+    for key in redis.scan_iter(match=KEY_PREFIX + "*"):
+        redis.delete(key)
+    yield
+    for key in redis.scan_iter(match=KEY_PREFIX + "*"):
+        redis.delete(key)
 
 
 @pytest.fixture
@@ -112,7 +136,9 @@ def run_worker(queues: dict[str, object]) -> Callable[..., int]:
         )
 
     def _run(*names: str) -> int:
-        names = names or QUEUES
+        # "style" means the style worker as `make run` starts it: it takes Gatys on VGG19 too.
+        names = tuple(q for n in names or QUEUES for q in (("style", "gatys-vgg19") if n == "style" else (n,)))
+        names = tuple(dict.fromkeys(names))
         before = _done(names)
         worker = WarmWorker([django_rq.get_queue(n) for n in names], connection=django_rq.get_connection(names[0]))
         worker.work(burst=True)
@@ -184,15 +210,30 @@ def live_worker(transactional_db, settings, queues):  # type: ignore[no-untyped-
     }
     log = ARTIFACTS / "worker.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = f"live-worker-{os.getpid()}-{secrets.token_hex(3)}"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "rqworker", "style", "faces",
-             "--worker-class", "nstsite.worker.WarmWorker"],
+            [sys.executable, str(ROOT / "manage.py"), "rqworker", *QUEUES,
+             "--worker-class", "nstsite.worker.WarmWorker", "--name", name],
             env=env, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
+        wait_until_advertised(process, name)
         yield process
         process.terminate()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def wait_until_advertised(process, name: str, seconds: float = 180) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the worker ``process`` has started and advertised its capabilities (pages ask for them)."""
+    import time
+
+    from nstsite.capabilities import live
+
+    deadline = time.monotonic() + seconds
+    while not any(w.worker == name for w in live()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the worker did not start; see test-artifacts/worker.log")
+        time.sleep(0.2)

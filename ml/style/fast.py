@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 from PIL import Image
@@ -23,9 +24,10 @@ from ml.style.transformer_net import TransformerNet
 DEFAULT_MAX_SIDE = 2048  # the 128-channel middle makes this net ~4× heavier than the presets'
 
 
-def load_state(path: str | Path) -> dict[str, torch.Tensor]:
-    """The TransformerNet state dict stored in ``path`` (our checkpoint format or a bare state dict)."""
-    data = torch.load(str(path), map_location="cpu", weights_only=True)
+def load_state(path: str | Path | BinaryIO) -> dict[str, torch.Tensor]:
+    """The TransformerNet state dict stored in ``path`` (a file path or an open binary file; our
+    checkpoint format or a bare state dict)."""
+    data = torch.load(str(path) if isinstance(path, str | Path) else path, map_location="cpu", weights_only=True)
     state = data["model"] if isinstance(data, dict) and "model" in data else data
     return {k: v for k, v in state.items() if not re.search(r"in\d+\.running_(mean|var)$", k)}
 
@@ -41,7 +43,7 @@ class FastStylizer:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: torch.device | str | None = None) -> FastStylizer:
+    def from_checkpoint(cls, path: str | Path | BinaryIO, device: torch.device | str | None = None) -> FastStylizer:
         net = TransformerNet()
         net.load_state_dict(load_state(path))
         return cls(net, device)

@@ -76,7 +76,7 @@ def test_a_rerun_shows_every_option_and_can_change_the_blend(client, user, photo
     assert rerun.params == {"strength": 0.6, "preserve_color": True, "max_side": 512}
 
 
-def test_a_gatys_rerun_form_carries_its_advanced_settings(client, user, photo, settings):
+def test_a_gatys_rerun_form_carries_its_advanced_settings(client, user, photo, settings, queues):
     settings.STYLE_GATYS_MAX_SECONDS = 10**6
     painting = services.style_create(owner=user, upload=SimpleUploadedFile("p.jpg", photo.image.open("rb").read()))
     original = services.render_create(

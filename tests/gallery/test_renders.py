@@ -203,6 +203,15 @@ def test_a_gatys_render_runs_on_the_offline_network_by_default_and_measures_its_
     assert page.status_code == 200 and "on mobilenet-v2" in page.content.decode()
 
 
+def _advertise_burst_worker() -> None:
+    """Advertise the burst worker again, with what this process can run now."""
+    from nstsite.capabilities import advertise
+    from nstsite.worker import capabilities_of
+    from tests.conftest import BURST_WORKER, QUEUES
+
+    advertise(capabilities_of(BURST_WORKER, list(QUEUES)))
+
+
 def test_a_gatys_render_on_vgg19_labels_random_weights(user, photo, painting, queues, run_worker):
     render = services.render_create(
         owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)],
@@ -233,15 +242,16 @@ def test_vgg19_without_its_weights_is_refused_without_showing_server_paths(
     settings.STYLE_GATYS_RANDOM_WEIGHTS = False
     monkeypatch.setenv("NSTSITE_WEIGHTS_DIR", str(tmp_path / "w"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "t"))
+    _advertise_burst_worker()  # now without VGG19
     body = {"photo": photo.pk, "method": "gatys", "styles": [{"style": painting.pk}], "params": {"network": "vgg19"}}
     response = user_api.post("/api/v1/renders/", body, format="json")
     assert response.status_code == 400
     message = str(response.json()["error"])
-    assert "VGG19 is not installed" in message and "/" not in message.replace("mobilenet-v2", "")
+    assert "No worker can run Gatys with VGG19" in message and "/" not in message.replace("mobilenet-v2", "")
     assert Render.objects.count() == 0
 
 
-def test_a_gatys_render_too_big_for_the_worker_is_downscaled_with_a_notice(user, photo, painting, settings):
+def test_a_gatys_render_too_big_for_the_worker_is_downscaled_with_a_notice(user, photo, painting, settings, queues):
     from gallery import options
     from ml.style.estimate import estimate
 
@@ -302,7 +312,7 @@ def test_a_worker_killed_mid_render_leaves_the_render_failed_with_a_reason(user,
     env = {**os.environ, "DATABASE_URL": database_url, "MEDIA_ROOT": str(settings.MEDIA_ROOT),
            "TASK_HEARTBEAT_SECONDS": "1", "WORKER_WARMUP": "false", "STYLE_GATYS_RANDOM_WEIGHTS": "true"}  # fmt: skip
     worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "rqworker", "style", "--worker-class", "nstsite.worker.WarmWorker"],
+        [sys.executable, str(ROOT / "manage.py"), "rqworker", "style", "gatys-vgg19", "--worker-class", "nstsite.worker.WarmWorker"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -361,25 +371,24 @@ def test_a_render_over_the_time_limit_fails_with_a_clear_reason(user, photo, pai
     assert "longer than the time limit" in render.error and not render.result
 
 
-def test_the_gatys_estimate_uses_the_workers_device_and_shows_a_downscale(user_api, other_user, photo, settings):
-    from django.core.cache import cache
+def test_the_gatys_estimate_uses_the_workers_device_and_shows_a_downscale(
+    user_api, other_user, photo, settings, no_live_workers
+):
+    from nstsite.capabilities import Capabilities, advertise
 
-    from gallery import engines
+    def worker(device: str, flops: float, source: str = "probe", runs: int = 0) -> Capabilities:
+        # what a worker on another host advertises
+        networks = {"mobilenet-v2": {"flops": flops, "source": source, "runs": runs, "random_weights": False}}
+        return Capabilities("estimate-test-worker", ["style"], device, loss_networks=networks)
 
     url = f"/api/v1/estimate/gatys/?photo={photo.pk}&quality=best"
-    cache.set(engines._WORKER_DEVICE_KEY, {"label": "cuda (Test GPU)"}, None)
-    rough = user_api.get(url).json()
-    assert rough["network"] == "mobilenet-v2" and "rough" in rough["basis"]
-    engines.gatys_throughput_record("mobilenet-v2", 1e15, source="probe")
+    advertise(worker("cuda (Test GPU)", 1e15))
     fast = user_api.get(url).json()
-    assert fast["device"] == "cuda (Test GPU)" and fast["size"] == 1024 and fast["notice"] == ""
-    assert "test run" in fast["basis"]
-    engines.gatys_throughput_record("mobilenet-v2", 1e9, source="render")
+    assert fast["network"] == "mobilenet-v2" and fast["device"] == "cuda (Test GPU)"
+    assert fast["size"] == 1024 and fast["notice"] == "" and "test run" in fast["basis"]
+    advertise(worker("cpu (slow)", 1e9, source="render", runs=1))
     slow = user_api.get(url).json()
     assert slow["seconds"] > 100 * fast["seconds"] and "last 1 render" in slow["basis"]
-    # a later probe does not overwrite what real renders measured
-    engines.gatys_throughput_record("mobilenet-v2", 1e15, source="probe")
-    assert user_api.get(url).json()["seconds"] == slow["seconds"]
     settings.STYLE_GATYS_MAX_SECONDS = int(slow["seconds"] / 4) or 1
     slow = user_api.get(url).json()
     assert (
@@ -393,11 +402,12 @@ def test_the_gatys_estimate_uses_the_workers_device_and_shows_a_downscale(user_a
 
 
 def test_only_staff_see_which_weights_file_is_missing_for_vgg19(
-    client, user, staff_user, content_jpeg, style_jpeg, settings, tmp_path, monkeypatch
+    client, user, staff_user, content_jpeg, style_jpeg, settings, tmp_path, monkeypatch, queues
 ):
     settings.STYLE_GATYS_RANDOM_WEIGHTS = False
     monkeypatch.setenv("NSTSITE_WEIGHTS_DIR", str(tmp_path / "w"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "t"))
+    _advertise_burst_worker()  # now without VGG19
     pages = {}
     for person in (user, staff_user):
         upload = SimpleUploadedFile("p.jpg", content_jpeg, content_type="image/jpeg")
@@ -406,7 +416,7 @@ def test_only_staff_see_which_weights_file_is_missing_for_vgg19(
         client.force_login(person)
         pages[person.username] = client.get(f"/photos/{photo.pk}/").content.decode()
     ordinary, staff = pages[user.username], pages[staff_user.username]
-    assert "VGG19 is not installed on this server" in ordinary
+    assert "No worker can run Gatys with VGG19 right now" in ordinary
     assert "vgg19-dcbabe56.pth" not in ordinary and str(tmp_path) not in ordinary and "fetch_models" not in ordinary
     assert "vgg19-dcbabe56.pth" in staff
     for page in (ordinary, staff):  # Gatys itself stays available on the offline network

@@ -28,6 +28,9 @@ from nstsite import embedded
 from nstsite.embedded import var_dir
 
 QUEUES = ("style", "faces")
+# The queues each worker takes, first first (routing: nstsite/capabilities.py). The style worker
+# also takes Gatys on VGG19; without the VGG19 weights it drops that queue and says so.
+WORKER_QUEUES = {"style": ("style", "gatys-vgg19"), "faces": ("faces",)}
 
 
 class Backoff:
@@ -141,7 +144,7 @@ class Command(BaseCommand):
 
     def _worker_command(self, queue: str) -> list[str]:
         return [
-            sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "rqworker", queue,
+            sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "rqworker", *WORKER_QUEUES[queue],
             "--worker-class", "nstsite.worker.WarmWorker", "--name", f"{queue}-{os.getpid()}-{secrets.token_hex(3)}",
         ]  # fmt: skip
 

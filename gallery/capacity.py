@@ -1,0 +1,128 @@
+"""Which style work the live workers can take, and where a job goes (``nstsite.capabilities``).
+
+Worker side: :func:`refuse_queue` drops a ``gatys-<network>`` queue whose weights this worker
+lacks, and :func:`advertised` says what this worker can run. Web side: :func:`gatys_status`
+answers "can Gatys on this network run, on what, how fast?" from the live workers' records only —
+never from the web host's own disk or CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from nstsite import capabilities
+
+# Loss networks whose weights ship inside a Python package every worker installs: Gatys on them goes
+# to the general ``style`` queue. Every other network has its own ``gatys-<network>`` queue.
+OFFLINE_LOSS_NETWORKS: frozenset[str] = frozenset({"mobilenet-v2"})
+GATYS_QUEUE_PREFIX = "gatys-"
+
+NETWORK_LABELS = {"vgg19": "VGG19", "mobilenet-v2": "MobileNet-v2"}
+
+
+def gatys_queue(network: str) -> str:
+    """The queue of a Gatys render on ``network``: ``style`` for offline networks, else ``gatys-<network>``."""
+    return "style" if network in OFFLINE_LOSS_NETWORKS else f"{GATYS_QUEUE_PREFIX}{network}"
+
+
+def loss_networks() -> list[str]:
+    """Every Gatys loss network this code base knows."""
+    from ml.style.gatys_params import NETWORKS
+
+    return list(NETWORKS)
+
+
+def _runs_here(network: str) -> bool:
+    from gallery import engines
+
+    return engines.gatys_available(network)[0]
+
+
+# --- worker side --------------------------------------------------------------------------------
+
+
+def refuse_queue(queue: str) -> str:
+    """Why this worker must not listen on ``queue`` ("" when it may)."""
+    if not queue.startswith(GATYS_QUEUE_PREFIX):
+        return ""
+    network = queue.removeprefix(GATYS_QUEUE_PREFIX)
+    if network not in loss_networks():
+        return f"unknown loss network {network!r}"
+    if not _runs_here(network):
+        return f"this worker has no {NETWORK_LABELS.get(network, network)} weights"
+    return ""
+
+
+_measured: dict[str, dict[str, Any]] = {}
+
+
+def record_throughput(network: str, flops: float, *, source: str, runs: int = 0) -> None:
+    """Remember this worker's effective FLOP/s for ``network`` (from ``runs`` renders, or a start-up probe)."""
+    _measured[network] = {"flops": flops, "source": source, "runs": runs}
+
+
+def advertised(queues: list[str]) -> dict[str, Any]:
+    """This worker's style capabilities for its record: device and runnable loss networks."""
+    from django.conf import settings
+
+    from gallery import engines
+    from ml.style.estimate import device_flops
+
+    networks: dict[str, Any] = {}
+    for network in loss_networks():
+        if gatys_queue(network) not in queues or not _runs_here(network):
+            continue
+        if network not in _measured:  # a first figure (~0.2 s); real renders replace it
+            record_throughput(network, device_flops(str(engines.device())), source="probe")
+        networks[network] = {
+            **_measured[network],
+            "random_weights": network == "vgg19" and bool(settings.STYLE_GATYS_RANDOM_WEIGHTS),
+        }
+    return {"device": engines.device_label(), "loss_networks": networks}
+
+
+# --- web side -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class GatysStatus:
+    """Whether some live worker can run Gatys on ``network``; if so, the fastest one's device and FLOP/s."""
+
+    network: str
+    ok: bool
+    message: str = ""
+    device: str = ""
+    device_type: str = "cpu"
+    flops: float | None = None
+    source: str = "probe"  # "render": measured on real renders; "probe": a short run at worker start
+    runs: int = 0
+    workers: int = 0
+
+
+def gatys_status(network: str) -> GatysStatus:
+    """Decided from live workers only: "No worker can run Gatys with VGG19 right now" when none can."""
+    able = [w for w in capabilities.live() if network in w.loss_networks and gatys_queue(network) in w.queues]
+    if not able:
+        label = NETWORK_LABELS.get(network, network)
+        return GatysStatus(network=network, ok=False, message=f"No worker can run Gatys with {label} right now.")
+    # Estimates use the fastest live worker able to take the job: the queue is shared, so on a
+    # deployment that routes Gatys to GPU hosts that is where it runs.
+    best = max(able, key=lambda w: w.loss_networks[network].get("flops") or 0.0)
+    info = best.loss_networks[network]
+    message = (
+        "VGG19 runs with RANDOM weights (test/demo mode): results are not real style transfers."
+        if info.get("random_weights")
+        else ""
+    )
+    return GatysStatus(
+        network=network,
+        ok=True,
+        message=message,
+        device=best.device,
+        device_type=best.device_type,
+        flops=info.get("flops"),
+        source=info.get("source", "probe"),
+        runs=info.get("runs", 0),
+        workers=len(able),
+    )
