@@ -230,13 +230,12 @@ def _check_blend(owner: Any, method: str, blend: Sequence[tuple[Style, float]]) 
 
 
 def _check_gatys_network(network: str) -> None:
-    from gallery.engines import gatys_available
-    from ml.style.gatys_params import NETWORKS
+    """Refuse a loss network that no live worker can run: decided by the workers' records, never this host's disk."""
+    from gallery.capacity import gatys_status
 
-    if not gatys_available(network)[0]:
-        # No server path here: this message reaches ordinary users (staff see the file on the page).
-        name = NETWORKS[network].label.split(" (")[0]
-        raise ValidationError({"network": f"{name} is not installed on this server; choose another network."})
+    status = gatys_status(network)
+    if not status.ok:
+        raise ValidationError({"network": status.message})  # no server path: this reaches ordinary users
 
 
 @dataclasses.dataclass(frozen=True)

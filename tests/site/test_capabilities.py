@@ -40,7 +40,7 @@ def _gatys_request(photo, painting, **params):  # type: ignore[no-untyped-def]
         "photo": photo.pk,
         "method": "gatys",
         "styles": [{"style": painting.pk, "weight": 1}],
-        "params": {"quality": "draft", "size": 64, "iterations": 2, **params},
+        "params": {"quality": "draft", "network": "vgg19", "size": 64, "iterations": 2, **params},
     }
 
 
@@ -67,7 +67,7 @@ def test_without_a_live_worker_the_web_tier_refuses_gatys_and_says_why(
     response = user_api.post("/api/v1/renders/", _gatys_request(photo, painting), format="json")
     assert response.status_code == 400
     assert "No worker can run Gatys with VGG19 right now." in str(response.json())
-    estimate = user_api.get("/api/v1/estimate/gatys/", {"photo": photo.pk, "quality": "draft"})
+    estimate = user_api.get("/api/v1/estimate/gatys/", {"photo": photo.pk, "quality": "draft", "network": "vgg19"})
     assert estimate.status_code == 400 and "No worker can run Gatys" in str(estimate.json())
     # A worker that takes only the feed-forward queue does not count either.
     capabilities.advertise(capabilities.Capabilities(worker="presets-only", queues=["style"], device="cpu (2 threads)"))
@@ -81,12 +81,12 @@ def test_estimates_come_from_the_fastest_live_worker_not_the_web_host(user_api, 
         capabilities.Capabilities("cpu-host", ["gatys-vgg19"], "cpu (4 threads)", loss_networks=slow)
     )
     url = "/api/v1/estimate/gatys/"
-    on_cpu = user_api.get(url, {"photo": photo.pk, "quality": "draft"}).json()
+    on_cpu = user_api.get(url, {"photo": photo.pk, "quality": "draft", "network": "vgg19"}).json()
     assert on_cpu["device"] == "cpu (4 threads)"
     capabilities.advertise(
         capabilities.Capabilities("gpu-host", ["gatys-vgg19"], "cuda (NVIDIA H200)", loss_networks=fast)
     )
-    on_gpu = user_api.get(url, {"photo": photo.pk, "quality": "draft"}).json()
+    on_gpu = user_api.get(url, {"photo": photo.pk, "quality": "draft", "network": "vgg19"}).json()
     assert on_gpu["device"] == "cuda (NVIDIA H200)"
     assert on_gpu["seconds"] < on_cpu["seconds"]
 
