@@ -194,7 +194,11 @@ def render_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "qualities": options.QUALITIES,
         "blend": [{"style": rs.style, "weight": rs.weight, "share": round(100 * rs.weight / total)} for rs in blend],
         "choices": [
-            {"name": name, "options": [(c, item.params.get(name) == c) for c in allowed]}
+            {
+                "name": name,
+                "label": name.replace("_", " ").capitalize(),
+                "options": [(c, item.params.get(name) == c) for c in allowed],
+            }
             for name, allowed in options.GATYS_CHOICES.items()
         ],
         "sizes": [(side, item.params.get("max_side") == side) for side in (1024, 512, 2048)],

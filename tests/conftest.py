@@ -204,7 +204,7 @@ def live_worker(transactional_db, settings, queues):  # type: ignore[no-untyped-
         "DATABASE_URL": database_url,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         # VGG19 only (its weights are a download); Gatys on mobilenet-v2, the default, uses real weights.
-        "STYLE_GATYS_RANDOM_WEIGHTS": "true",
+        "STYLE_GATYS_RANDOM_WEIGHTS": "true" if settings.STYLE_GATYS_RANDOM_WEIGHTS else "false",
         "WORKER_WARMUP": "true",
         "FACES_DETECT_ON_UPLOAD": "true" if settings.FACES_DETECT_ON_UPLOAD else "false",
     }
