@@ -60,4 +60,4 @@ VOLUME ["/data"]
 EXPOSE 8000
 # Web role. Migrations are a separate one-off step (`python manage.py migrate`; compose.yaml's
 # `migrate` service), so that several web replicas never race to apply them.
-CMD ["sh", "-c", "exec python -m waitress --host=0.0.0.0 --port=8000 --threads=${WEB_THREADS:-8} --ident=nstsite nstsite.wsgi:application"]
+CMD ["sh", "-c", "exec python -m waitress --host=0.0.0.0 --port=8000 --threads=${WEB_THREADS:-8} --ident=nstsite config.wsgi:application"]

@@ -39,13 +39,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nstsite.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 TABLE = "bench_identify_face"
 EMBEDDER = "dlib-resnet-v1"
 
 
 def setup_django() -> None:
+    from nstsite.embedded import configure_environment
+
+    configure_environment()  # the embedded services under var/ unless DATABASE_URL/REDIS_URL say otherwise
     import django
 
     django.setup()

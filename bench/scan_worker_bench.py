@@ -36,7 +36,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nstsite.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from nstsite.embedded import configure_environment
 
     configure_environment(ROOT / "var" / "bench-scans")

@@ -35,7 +35,10 @@ def big_png(megapixels: float, seed: int) -> bytes:
 def child(files: int, megapixels: float) -> dict[str, float]:
     """Run one upload request's service call in this process; returns sizes and the peak RSS growth."""
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nstsite.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from nstsite.embedded import configure_environment
+
+    configure_environment()  # the embedded services under var/ unless DATABASE_URL/REDIS_URL say otherwise
     import django
 
     django.setup()

@@ -1,9 +1,26 @@
-from django.apps import AppConfig
+from __future__ import annotations
+
+from typing import Any
+
+from nstsite import apps  # the module, not the class: Django picks the one AppConfig class defined here
 
 
-class FacesConfig(AppConfig):
+class FacesConfig(apps.QueueAppConfig):
     name = "faces"
     verbose_name = "Faces"
+    worker_queues = ("faces",)  # every face job: scans, enrollment, identification, verification, clustering
+    required_queues = ("faces",)
 
     def ready(self) -> None:
         from faces import signals  # noqa: F401 - connects the file clean-up receivers
+
+    def warm_up(self, queue_names: list[str]) -> None:
+        from faces import engines
+
+        if "faces" in queue_names:
+            engines.warm_up()
+
+    def capabilities(self, queue_names: list[str]) -> dict[str, Any]:
+        from faces.engines import advertised
+
+        return advertised(queue_names)

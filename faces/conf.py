@@ -1,6 +1,6 @@
 """The faces app's settings, read with their defaults in one place.
 
-Every value can be set in ``nstsite/settings.py`` (from the environment); the defaults here are
+Every value can be set in ``config/settings.py`` (from the environment); the defaults here are
 the documented ones, so the app works before the settings file names them.
 """
 

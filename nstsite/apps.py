@@ -1,6 +1,54 @@
-from django.apps import AppConfig
+"""nstsite's own app, and the base class through which apps plug their queues into the workers.
+
+nstsite imports no app. The launcher (``runstack``), the worker class (``nstsite.worker``) and
+``/healthz`` learn each app's queues, warm-up and capabilities by asking the installed app configs
+that subclass :class:`QueueAppConfig`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import AppConfig, apps
 
 
 class NstsiteConfig(AppConfig):
+    default = True  # this module defines two AppConfig classes; this one is nstsite's
     name = "nstsite"
     verbose_name = "nstsite core"
+
+
+class QueueAppConfig(AppConfig):
+    """An app whose jobs run on RQ workers.
+
+    The launcher starts one worker per such app, listening on :attr:`worker_queues` in that order.
+    Every name is a key of ``settings.RQ_QUEUES`` (checked by ``tests/site/test_layers.py``).
+    """
+
+    #: The queues one worker of this app takes, first first.
+    worker_queues: tuple[str, ...] = ()
+    #: Of those, the queues without which the app does not work: ``/healthz`` needs a live worker on each.
+    required_queues: tuple[str, ...] = ()
+
+    def warm_up(self, queue_names: list[str]) -> None:
+        """Load this app's models into their process-wide caches, for a worker on ``queue_names``."""
+
+    def refuse_queue(self, queue_name: str) -> str:
+        """Why this process must not listen on ``queue_name`` ("" when it may, or when it is not ours)."""
+        return ""
+
+    def capabilities(self, queue_names: list[str]) -> dict[str, Any]:
+        """This app's part of the worker's capability record (``nstsite.capabilities``)."""
+        return {}
+
+    def enqueue_startup_jobs(self) -> None:
+        """Work the launcher queues once per start, after migrations (e.g. thumbnails of packaged data)."""
+
+
+def queue_apps() -> list[QueueAppConfig]:
+    """The installed apps that run jobs on workers, in ``INSTALLED_APPS`` order."""
+    return [config for config in apps.get_app_configs() if isinstance(config, QueueAppConfig)]
+
+
+def required_queues() -> tuple[str, ...]:
+    return tuple(queue for config in queue_apps() for queue in config.required_queues)

@@ -77,7 +77,7 @@ def _wants_html(request: HttpRequest, response: HttpResponseBase) -> bool:
 class BrandedErrorsMiddleware:
     """In DEBUG mode, swap Django's technical 404/500 pages for ours unless the user is staff.
 
-    Without DEBUG, Django already calls the handlers in ``nstsite/urls.py``; this does nothing.
+    Without DEBUG, Django already calls the handlers in ``config/urls.py``; this does nothing.
     Our views never build a 404/500 HTML response themselves (they raise ``Http404`` or fail), so
     in DEBUG every HTML 404/500 that comes back here is one of Django's technical pages. Django
     has logged the error already when it built the page.

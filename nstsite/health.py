@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from rq import Worker
 from rq.worker import BaseWorker
 
-QUEUES = ("style", "faces")
+from nstsite.apps import required_queues
 
 
 def _database() -> dict[str, Any]:
@@ -68,7 +68,7 @@ def _workers() -> dict[str, Any]:
     now = datetime.now(UTC)
     registered = Worker.all(connection=redis)  # workers whose key has not expired yet (may be dead)
     workers = [w for w in registered if _live(w, now)]
-    per_queue = {q: sum(1 for w in workers if q in w.queue_names()) for q in QUEUES}
+    per_queue = {q: sum(1 for w in workers if q in w.queue_names()) for q in required_queues()}
     missing = [q for q, n in per_queue.items() if n == 0]
     beats = {
         w.name: round((now - w.last_heartbeat.replace(tzinfo=UTC)).total_seconds()) if w.last_heartbeat else None

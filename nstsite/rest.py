@@ -1,6 +1,6 @@
 """DRF conventions shared by every API view: one error format and capped pagination.
 
-Kept apart from ``nstsite/api.py`` because settings name these by string and DRF imports them
+Kept apart from ``accounts/api.py`` because settings name these by string and DRF imports them
 while it is still initialising (importing views from here would be circular).
 """
 

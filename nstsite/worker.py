@@ -18,7 +18,6 @@ any queue whose jobs it could not run (a ``gatys-vgg19`` queue without the VGG19
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -28,27 +27,17 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from rq import SimpleWorker
 
+from nstsite.apps import queue_apps
+
 log = logging.getLogger(__name__)
-
-# Per queue, the function that loads that queue's models into their process-wide caches.
-WARMERS = {"style": "gallery.engines.warm_up", "faces": "faces.engines.warm_up"}
-# Per app, the function that says why a queue must be refused here ("" = fine) and the function
-# that contributes to this worker's capability record.
-QUEUE_CHECKS = ("gallery.capacity.refuse_queue",)
-ADVERTISERS = ("gallery.capacity.advertised", "faces.engines.advertised")
-
-
-def _call(path: str, *args: Any) -> Any:
-    module, func = path.rsplit(".", 1)
-    return getattr(importlib.import_module(module), func)(*args)
 
 
 def refused_queues(queue_names: list[str]) -> dict[str, str]:
-    """``{queue: reason}`` for each queue this process cannot serve."""
+    """``{queue: reason}`` for each queue this process cannot serve (each app judges its own queues)."""
     refused = {}
     for name in queue_names:
-        for check in QUEUE_CHECKS:
-            reason = _call(check, name)
+        for app in queue_apps():
+            reason = app.refuse_queue(name)
             if reason:
                 refused[name] = reason
                 break
@@ -59,18 +48,16 @@ def capabilities_of(worker_name: str, queue_names: list[str]) -> Any:
     from nstsite.capabilities import Capabilities
 
     record: dict[str, Any] = {}
-    for path in ADVERTISERS:
-        record.update(_call(path, queue_names))
+    for app in queue_apps():
+        record.update(app.capabilities(queue_names))
     return Capabilities(worker=worker_name, queues=list(queue_names), **record)
 
 
 def warm_up(queue_names: list[str]) -> None:
-    for name in queue_names:
-        path = WARMERS.get(name)
-        if path:
-            module, func = path.rsplit(".", 1)
-            log.info("warming models for queue %s", name)
-            getattr(importlib.import_module(module), func)()
+    for app in queue_apps():
+        if set(app.worker_queues) & set(queue_names):
+            log.info("warming %s's models for queues %s", app.label, ", ".join(queue_names))
+            app.warm_up(queue_names)
 
 
 def _sweep() -> None:

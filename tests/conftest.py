@@ -9,12 +9,30 @@ from pathlib import Path
 
 import pytest
 
+from config.env import load_dotenv
+from nstsite import embedded
+
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = Path(os.environ.get("NSTSITE_TESTDATA", ROOT.parent / "shared" / "testdata"))
 ARTIFACTS = Path(os.environ.get("NSTSITE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 QUEUES = ("style", "gatys-vgg19", "faces")
 PASSWORD = "a-Strong-pass-4-tests"
 BURST_WORKER = "pytest-burst-worker"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the session's own embedded PostgreSQL and Redis, then load the settings (which start nothing).
+
+    The services live under var/test/, apart from `make run`'s data, unless DATABASE_URL/REDIS_URL name
+    others. pytest.ini names no settings module on purpose: pytest-django would import the settings
+    before this hook; it sets Django up right after it instead (its documented pytest_configure route).
+    """
+    load_dotenv()
+    embedded.configure_environment(embedded.var_dir() / "test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.conf import settings
+
+    settings.INSTALLED_APPS  # noqa: B018 - loads the settings now, so pytest-django sets Django up
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from nstsite.urls import handler403, handler404, handler500, urlpatterns
+from config.urls import handler403, handler404, handler500, urlpatterns
 
 
 def fail(request: HttpRequest) -> HttpResponse:

@@ -1,8 +1,9 @@
 """``python manage.py runstack``: the whole product in one terminal (what ``make run`` calls).
 
 Database and Redis: whatever ``DATABASE_URL``/``REDIS_URL`` name, else the embedded servers
-under ``var/`` (started by settings, see ``nstsite/embedded.py``). Then migrations, an admin
-account on first run, the web server and one worker per queue. Children run in their own
+under ``var/`` (started by ``manage.py``, see ``nstsite/embedded.py``). Then migrations, an admin
+account on first run, each app's start-up jobs, the web server and one worker per app that has
+queues (``nstsite.apps.QueueAppConfig``). Children run in their own
 sessions so Ctrl-C reaches only this process, which then stops them in order: web first, then
 workers (they put an interrupted job back on the queue), then Redis and PostgreSQL.
 """
@@ -25,12 +26,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from nstsite import embedded
+from nstsite.apps import queue_apps
 from nstsite.embedded import var_dir
-
-QUEUES = ("style", "faces")
-# The queues each worker takes, first first (routing: nstsite/capabilities.py). The style worker
-# also takes Gatys on VGG19; without the VGG19 weights it drops that queue and says so.
-WORKER_QUEUES = {"style": ("style", "gatys-vgg19"), "faces": ("faces",)}
 
 
 class Backoff:
@@ -79,8 +76,8 @@ class Command(BaseCommand):
         self.postgres_dir = embedded.embedded_postgres_dir()
         try:
             self._start("web", self._web_command(host, port, threads))
-            for queue in QUEUES:
-                self._start(f"worker-{queue}", self._worker_command(queue))
+            for app in queue_apps():
+                self._start(f"worker-{app.label}", self._worker_command(app.label))
             self.stdout.write(self.style.SUCCESS(f"nstsite is running at http://{host}:{port}/  (Ctrl-C stops it)"))
             self._supervise()
         finally:
@@ -130,22 +127,21 @@ class Command(BaseCommand):
         )
 
     def _enqueue_startup_jobs(self) -> None:
-        from gallery.landing import landing_examples_ensure
-        from gallery.services import presets_ensure_thumbnails
-
-        presets_ensure_thumbnails()
-        landing_examples_ensure()
+        for app in queue_apps():
+            app.enqueue_startup_jobs()
 
     def _web_command(self, host: str, port: int, threads: int) -> list[str]:
         return [
             sys.executable, "-m", "waitress", f"--host={host}", f"--port={port}", f"--threads={threads}",
-            "--ident=nstsite", "nstsite.wsgi:application",
+            "--ident=nstsite", "config.wsgi:application",
         ]  # fmt: skip
 
-    def _worker_command(self, queue: str) -> list[str]:
+    def _worker_command(self, app_label: str) -> list[str]:
+        """One worker for the app: its queues, first first (a queue it cannot serve it drops and says so)."""
+        queues = next(app.worker_queues for app in queue_apps() if app.label == app_label)
         return [
-            sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "rqworker", *WORKER_QUEUES[queue],
-            "--worker-class", "nstsite.worker.WarmWorker", "--name", f"{queue}-{os.getpid()}-{secrets.token_hex(3)}",
+            sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "rqworker", *queues,
+            "--worker-class", "nstsite.worker.WarmWorker", "--name", f"{app_label}-{os.getpid()}-{secrets.token_hex(3)}",
         ]  # fmt: skip
 
     # --- supervision -------------------------------------------------------------------------

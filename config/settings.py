@@ -1,66 +1,28 @@
 """nstsite settings: one file, driven by environment variables, safe local defaults.
 
 Every variable is documented in ``.env.example`` and the README. With nothing set, the site runs
-in development mode on embedded PostgreSQL and Redis (see ``nstsite/embedded.py``).
+in development mode on embedded PostgreSQL and Redis, which ``manage.py`` starts (``nstsite/embedded.py``).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import env_bool, env_int, env_list, env_str, load_dotenv
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in ("1", "true", "yes", "on"):
-        return True
-    if value.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    try:
-        return int(value) if value else default
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def _load_dotenv(path: Path) -> None:
-    """Read ``KEY=value`` lines from ``.env`` (if present) without overriding the real environment."""
-    if not path.is_file():
-        return
-    for line in path.read_text().splitlines():
-        line = line.split(" #", 1)[0].strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            if value.strip():
-                os.environ.setdefault(key.strip(), value.strip())
-
-
-_load_dotenv(BASE_DIR / ".env")
+load_dotenv(BASE_DIR / ".env")
 
 # --- Core ------------------------------------------------------------------------------------
 
 DEBUG = env_bool("DEBUG", default=True)
-# Under pytest the suite gets its own embedded services (var/test/), apart from `make run`'s data.
+# Under pytest: test defaults (random Gatys weights, no warm-up); the session starts its own services.
 TESTING = env_bool("NSTSITE_TESTING", default="pytest" in sys.modules)
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105 - refused below unless DEBUG
@@ -84,7 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_rq",
     "nstsite",
-    "nstsite.accounts",
+    "accounts",
     "gallery",
     "faces",
 ]
@@ -103,8 +65,8 @@ MIDDLEWARE = [
     "nstsite.middleware.SecurityHeadersMiddleware",
 ]
 
-ROOT_URLCONF = "nstsite.urls"
-WSGI_APPLICATION = "nstsite.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -123,15 +85,18 @@ TEMPLATES = [
 
 # --- Services --------------------------------------------------------------------------------
 
-# Without DATABASE_URL/REDIS_URL the embedded servers under var/ are used (started on demand).
-if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
-    from nstsite import embedded
-
-    embedded.configure_environment(embedded.var_dir() / "test" if TESTING else None)
-
-DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+# Importing settings starts nothing. Where DATABASE_URL/REDIS_URL are unset, the entry points start the
+# embedded PostgreSQL and Redis under var/ and set both before settings load: manage.py (so `make run`,
+# the workers and every command) and the test session (tests/conftest.py, var/test/); see
+# nstsite/embedded.py. The fallbacks below are a conventional local install, for tools that only read
+# settings (mypy's Django plugin) and servers started by hand.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", "postgresql://localhost/nstsite"), conn_max_age=env_int("DB_CONN_MAX_AGE", 60)
+    )
+}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-REDIS_URL = os.environ["REDIS_URL"]
+REDIS_URL = env_str("REDIS_URL", "redis://localhost:6379/0")
 
 JOB_TIMEOUT_STYLE = env_int("JOB_TIMEOUT_STYLE", 1800)
 JOB_TIMEOUT_FACES = env_int("JOB_TIMEOUT_FACES", 600)
@@ -171,7 +136,7 @@ AUTH_PASSWORD_VALIDATORS = [
 CSRF_FAILURE_VIEW = "nstsite.errors.csrf_failure"  # our 403 page ("reload and try again"), also in DEBUG
 LOGIN_URL = "login"
 # Sign-in lockout (web form and API token): this many wrong passwords for one username, or from one
-# address, pause sign-ins for LOGIN_LOCKOUT_SECONDS (nstsite/accounts/lockout.py).
+# address, pause sign-ins for LOGIN_LOCKOUT_SECONDS (accounts/lockout.py).
 LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", 5)
 LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 30)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)

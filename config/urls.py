@@ -5,9 +5,10 @@ from django.contrib.auth.decorators import login_required
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import api
 from gallery import files as gallery_files
 from gallery import views as gallery_views
-from nstsite import api, errors, health
+from nstsite import errors, health
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", api.TokenView.as_view(), name="api-token"),
@@ -20,7 +21,7 @@ urlpatterns = [
     path("", gallery_views.home, name="home"),
     path("", include("gallery.urls")),
     path("faces/", include("faces.urls")),
-    path("accounts/", include("nstsite.accounts.urls")),
+    path("accounts/", include("accounts.urls")),
     path("admin/media/<str:kind>/<int:pk>", gallery_files.admin_media, name="admin-media"),
     # The admin and django-rq send people without staff rights to the admin's log-in form; ours
     # answers instead: our log-in page for visitors, our 403 page for signed-in non-staff.

@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from rest_framework.authtoken.models import Token
 
-from nstsite.accounts import services
-from nstsite.accounts.forms import LoginForm, ProfileForm, SignupForm
+from accounts import services
+from accounts.forms import LoginForm, ProfileForm, SignupForm
 from nstsite.auth import AuthenticatedHttpRequest
 
 

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
-from nstsite.accounts import lockout
+from accounts import lockout
 
 
 class SignupForm(UserCreationForm):
@@ -28,7 +28,7 @@ class ProfileForm(forms.ModelForm):
 
 
 class LoginForm(AuthenticationForm):
-    """Django's log-in form with a lockout per username and per address (``nstsite.accounts.lockout``)."""
+    """Django's log-in form with a lockout per username and per address (``accounts.lockout``)."""
 
     def clean(self):  # type: ignore[no-untyped-def]
         username = self.cleaned_data.get("username") or ""

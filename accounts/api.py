@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from nstsite.accounts import lockout
+from accounts import lockout
 from nstsite.auth import api_user
 from nstsite.rest import ScopedThrottle
 
@@ -92,7 +92,7 @@ class MeView(APIView):
     def delete(self, request: Request) -> Response:
         from django.core.exceptions import ValidationError as DjangoValidationError
 
-        from nstsite.accounts.services import account_delete
+        from accounts.services import account_delete
 
         data = AccountDeleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)

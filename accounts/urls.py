@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from nstsite.accounts import views
+from accounts import views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
