@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
+# Our packages, top layer first (docs/architecture.md).
+PACKAGES := config accounts faces gallery nstsite ml
 
 .PHONY: run test install install-dev browser lint typecheck bench fetch-models clean
 
@@ -14,7 +16,8 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy nstsite gallery faces ml
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy $(PACKAGES)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.runtime
@@ -42,9 +45,10 @@ browser:
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(VENV)/.dev
-	$(VENV)/bin/mypy nstsite gallery faces ml
+	$(VENV)/bin/mypy $(PACKAGES)
 
 bench: $(VENV)/.dev
 	$(PY) bench/style_bench.py

@@ -21,7 +21,7 @@ def _running(var: Path) -> list[str]:
 def test_servers_started_by_a_process_that_exits_without_cleanup_are_stopped(tmp_path: Path):
     var = tmp_path / "var"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    # What mypy's Django plugin does: load settings (which start the servers), then os._exit().
+    # What a tool that skips atexit does (mypy did, when settings still started the servers): start them, os._exit().
     code = (
         "import os; from pathlib import Path; from nstsite import embedded; "
         f"embedded.configure_environment(Path({str(var)!r})); os._exit(0)"
