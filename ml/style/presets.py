@@ -125,7 +125,7 @@ class PresetStylizer:
         device: torch.device | str | None = None,
         engine: Literal["auto", "torch", "onnxruntime"] = "auto",
     ) -> None:
-        self.device = pick_device(str(device) if device is not None else None)
+        self.device = pick_device(device)
         if engine not in ("auto", "torch", "onnxruntime"):
             raise ValueError(f"engine must be 'auto', 'torch' or 'onnxruntime', not {engine!r}")
         if engine == "onnxruntime" and self.device.type != "cpu":

@@ -16,17 +16,14 @@ import pytest
 import torch
 from PIL import Image
 
+from ml.faces.dlib_format import DlibFormatError, _decode_float_details_array, _Reader, parse_dlib_net
 from ml.faces.dlib_resnet import (
     CHIP_SIZE,
     DLIB_MEAN_RGB,
-    DlibFormatError,
     DlibResNet,
-    _decode_float_details_array,
-    _Reader,
     chips_to_tensor,
     default_model_path,
     load_dlib_resnet,
-    parse_dlib_net,
 )
 
 dlib = pytest.importorskip("dlib")
