@@ -9,7 +9,7 @@ each preset's output; ids 0..25 are upstream's indices and never change.
 
 Typical worker use (the stylizer holds the network; keep one per process)::
 
-    stylizer = PresetStylizer()
+    stylizer = PresetStylizer(device="cpu")  # or the worker's device; "auto" picks CUDA if present
     image = stylizer.stylize(photo, {3: 0.7, 12: 0.3}, strength=0.9, max_side=1024)
 """
 
