@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from ml.device import describe, pick_device  # noqa: E402 (after the path tweak, to run as a script)
 from ml.faces.detect import FaceDetector  # noqa: E402
-from ml.faces.embedders import dlib_model_path, get_embedder  # noqa: E402
+from ml.faces.dlib_resnet import default_model_path  # noqa: E402
+from ml.faces.embedders import get_embedder  # noqa: E402
 from ml.images import open_image  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata"
@@ -99,7 +100,7 @@ def bench_embedding(device: torch.device, repeats: int, batches: tuple[int, ...]
     try:
         import dlib
 
-        native = dlib.face_recognition_model_v1(dlib_model_path())
+        native = dlib.face_recognition_model_v1(str(default_model_path()))
     except ImportError:
         native = None
     rows = []

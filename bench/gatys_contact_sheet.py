@@ -50,7 +50,7 @@ def main() -> None:
 
     contents, styles = pick("content", args.contents), pick("styles", args.styles)
     params = GatysParams.for_quality("draft", network=args.network, size=args.size, iterations=args.iterations)
-    net = load_network(args.network)
+    net = load_network(args.network, device="cpu")  # the sheet is a CPU run (one thread, above)
     tile, label = args.tile, 16
     sheet = Image.new("RGB", ((len(styles) + 1) * tile, (len(contents) + 1) * (tile + label)), "white")
     draw = ImageDraw.Draw(sheet)
@@ -68,7 +68,7 @@ def main() -> None:
         put(content, 0, i, content_path.stem)
         for j, style_path in enumerate(styles, start=1):
             start = time.perf_counter()
-            out = run_gatys(content, [(open_image(style_path), 1.0)], params, net=net)
+            out = run_gatys(content, [(open_image(style_path), 1.0)], params, net=net, device="cpu")
             seconds.append(time.perf_counter() - start)
             put(out, j, i, "")
             print(f"{content_path.stem} × {style_path.stem}: {seconds[-1]:.1f} s", flush=True)

@@ -42,14 +42,21 @@ def main() -> int:
     painting = open_image(TESTDATA / "style" / "styles" / "starry_night.jpg")
     vgg_real = available("vgg19")[0]
     nets = {
-        "mobilenet-v2": load_network("mobilenet-v2"),
-        "vgg19": load_network("vgg19", random_weights=not vgg_real),
+        "mobilenet-v2": load_network("mobilenet-v2", device="cpu"),
+        "vgg19": load_network("vgg19", random_weights=not vgg_real, device="cpu"),
     }
 
     def per_iteration(name: str, side: int) -> float:
         params = GatysParams.for_quality("draft", network=name, size=side, iterations=args.iterations + 1)
         stamps: list[float] = []
-        run_gatys(photo, [(painting, 1.0)], params, net=nets[name], on_progress=lambda p: stamps.append(p.elapsed))
+        run_gatys(
+            photo,
+            [(painting, 1.0)],
+            params,
+            net=nets[name],
+            device="cpu",
+            on_progress=lambda p: stamps.append(p.elapsed),
+        )
         return (stamps[-1] - stamps[0]) / (len(stamps) - 1)  # without target computation and the first step
 
     load = os.getloadavg()[0]

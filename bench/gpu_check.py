@@ -95,13 +95,13 @@ def check_preset(devices: list[torch.device], side: int) -> list[Row]:
 
 
 def check_arbitrary(devices: list[torch.device], side: int) -> list[Row]:
-    from ml.style.arbitrary import ArbitraryStylizer
+    from ml.style.arbitrary import ArbitraryStylizer, onnx_device
 
     content, style = _photo("tubingen.jpg", side), _photo("sailboat.jpg", 256)
     expected = None
     rows = []
     for device in devices:
-        stylizer = ArbitraryStylizer(device=str(device))
+        stylizer = ArbitraryStylizer(device=onnx_device(device))
         provider = stylizer.transform.get_providers()[0]
         out, seconds = _timed(lambda s=stylizer: np.asarray(s.stylize(content, style), dtype=np.float32) / 255, device)
         expected = out if expected is None else expected

@@ -43,7 +43,7 @@ def main() -> int:
         print(f"test data {TESTDATA} is absent (set NSTSITE_TESTDATA)", file=sys.stderr)
         return 1
 
-    presets, arbitrary = PresetStylizer(), ArbitraryStylizer()
+    presets, arbitrary = PresetStylizer(device="cpu"), ArbitraryStylizer(device="cpu")
     vgg = load_vgg19(random_weights=True, device="cpu")
     styles = {name: open_image(TESTDATA / "style" / "styles" / name) for name in STYLES}
     started = time.perf_counter()

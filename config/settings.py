@@ -338,7 +338,6 @@ STYLE_LAB_ITERATIONS = env_int("STYLE_LAB_ITERATIONS", 30)
 # --- Faces (see faces/conf.py for how each is used) ---------------------------------------------
 
 FACES_EMBEDDER = env_str("FACES_EMBEDDER", "facenet-casia-webface")
-FACES_DEVICE = env_str("FACES_DEVICE")  # empty: NSTSITE_DEVICE / automatic
 FACES_TARGET_FAR = float(env_str("FACES_TARGET_FAR", "0.001"))
 FACES_KNN = env_int("FACES_KNN", 5)  # nearest reference faces that vote
 FACES_EF_SEARCH = env_int("FACES_EF_SEARCH", 100)  # hnsw.ef_search; see docs/benchmarks.md
@@ -349,3 +348,8 @@ FACES_CLUSTER_MIN_FACES = env_int("FACES_CLUSTER_MIN_FACES", 3)
 FACES_CLUSTER_EPS = float(env_str("FACES_CLUSTER_EPS")) if env_str("FACES_CLUSTER_EPS") else None
 FACES_SUGGEST_FACTOR = float(env_str("FACES_SUGGEST_FACTOR", "1.25"))  # "maybe X?" up to threshold × this
 FACES_KEEP_UPLOAD_EMBEDDINGS = env_bool("FACES_KEEP_UPLOAD_EMBEDDINGS", False)
+
+# --- Devices: where ml/ runs (the engines pass these; ml/ reads no environment) ------------------
+# "auto" = CUDA if present, else CPU. NSTSITE_DEVICE sets both (compose.yaml's worker containers).
+STYLE_DEVICE = env_str("STYLE_DEVICE") or env_str("NSTSITE_DEVICE") or "auto"
+FACES_DEVICE = env_str("FACES_DEVICE") or env_str("NSTSITE_DEVICE") or "auto"

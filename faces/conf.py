@@ -31,9 +31,9 @@ def embedder_default_threshold(name: str) -> float:
     return EMBEDDERS[name].default_threshold
 
 
-def device() -> str | None:
-    """``cpu``, ``cuda``… or None to let :func:`ml.device.pick_device` choose."""
-    return settings.FACES_DEVICE or None
+def device() -> str:
+    """``FACES_DEVICE``: ``cpu``, ``cuda``, ``cuda:1``… or ``auto`` (:func:`ml.device.pick_device` chooses)."""
+    return str(settings.FACES_DEVICE or "auto")
 
 
 def target_far() -> float:

@@ -5,7 +5,6 @@ Only workers and management commands call these; a web request never runs a mode
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from faces import conf
@@ -14,25 +13,25 @@ if TYPE_CHECKING:
     from ml.faces.detect import FaceDetector
     from ml.faces.embedders import Embedder
 
-_lock = threading.Lock()
-_detector: FaceDetector | None = None
-
 
 def detector() -> FaceDetector:
-    """The process's MTCNN detector (built on first use)."""
-    global _detector
-    with _lock:
-        if _detector is None:
-            from ml.faces.detect import FaceDetector
+    """The process's MTCNN detector on ``FACES_DEVICE`` with the configured size/score cut-offs
+    (built on first use, kept in :data:`ml.cache.models`)."""
+    from ml.cache import models
+    from ml.faces.detect import MTCNN_WEIGHTS, FaceDetector
 
-            _detector = FaceDetector(
-                device=conf.device(), min_face_size=conf.min_face_size(), min_score=conf.min_score()
-            )
-        return _detector
+    device, size, score = conf.device(), conf.min_face_size(), conf.min_score()
+    return models.get(
+        "face-detector",
+        MTCNN_WEIGHTS,
+        device,
+        lambda: FaceDetector(device=device, min_face_size=size, min_score=score),
+        options=(size, score),
+    )
 
 
 def embedder(name: str | None = None) -> Embedder:
-    """The embedder ``name`` (default ``FACES_EMBEDDER``); ``ml.faces.embedders`` caches one per process."""
+    """The embedder ``name`` (default ``FACES_EMBEDDER``) on ``FACES_DEVICE``, kept in :data:`ml.cache.models`."""
     from ml.faces.embedders import get_embedder
 
     return get_embedder(name or conf.embedder_name(), device=conf.device())

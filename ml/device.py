@@ -1,21 +1,26 @@
-"""Choosing the compute device once, the same way everywhere."""
+"""Resolving a device name into a ``torch.device``, the same way everywhere.
+
+The name comes from the caller (the apps pass ``settings.STYLE_DEVICE`` / ``FACES_DEVICE``, the
+CLIs their ``--device``); nothing here reads the environment, so what a function runs on is
+visible at its call.
+"""
 
 from __future__ import annotations
 
-import os
-
 import torch
 
+AUTO = "auto"
 
-def pick_device(preferred: str | None = None) -> torch.device:
-    """Return the device to run on.
 
-    ``preferred`` (or the ``NSTSITE_DEVICE`` environment variable) may name one explicitly
-    (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); otherwise CUDA if present, then MPS, then CPU.
+def pick_device(preferred: str | torch.device | None = AUTO) -> torch.device:
+    """The device named by ``preferred`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, a ``torch.device``).
+
+    ``"auto"``, ``""`` or ``None``: CUDA if present, then MPS, then CPU.
     """
-    name = preferred or os.environ.get("NSTSITE_DEVICE") or ""
-    if name:
-        return torch.device(name)
+    if isinstance(preferred, torch.device):
+        return preferred
+    if preferred and preferred != AUTO:
+        return torch.device(preferred)
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)

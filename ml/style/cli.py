@@ -153,9 +153,13 @@ def run(args: argparse.Namespace) -> str:
 
         image = contact_sheet(PresetStylizer(args.device), open_image(args.image), tile=args.tile, columns=args.columns)
     elif args.command == "arbitrary":
-        from ml.style.arbitrary import ArbitraryStylizer
+        from ml.device import pick_device
+        from ml.style.arbitrary import ArbitraryStylizer, onnx_device
 
-        image = ArbitraryStylizer(args.device).stylize(
+        # An explicit --device is taken as asked (an error if onnxruntime cannot run there);
+        # the default follows the machine, like the app's engine.
+        device = pick_device(args.device)
+        image = ArbitraryStylizer(device if args.device else onnx_device(device)).stylize(
             open_image(args.image),
             open_image(args.style_image),
             strength=args.strength,

@@ -100,8 +100,7 @@ def level_cost(params: GatysParams, width: int, height: int, *, checkpointing: b
     return 2.0 * flops, int(peak * 1.15)
 
 
-@functools.lru_cache(maxsize=8)
-@functools.cache
+@functools.cache  # a measured number, not a model: no entry in ml.cache.models
 def device_flops(device_name: str) -> float:
     """Sustained conv FLOP/s of ``device_name``, measured once per process (a 3×3 conv at 64 channels, ~0.2 s)."""
     device = torch.device(device_name)

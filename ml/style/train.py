@@ -179,51 +179,53 @@ def train_fast(
     :func:`ml.style.vgg.load_vgg16` (``None`` loads the real weights; MissingWeightsError if absent).
     """
     config = config or TrainConfig()
-    device = pick_device(str(device) if device is not None else None)
-    checkpoint = Path(checkpoint)
-    torch.manual_seed(config.seed)
-    vgg = (vgg if vgg is not None else load_vgg16(device=device)).to(device)
-    style = check_image(open_image(style_image) if not isinstance(style_image, Image.Image) else style_image)
-    if config.style_size:
-        scale = config.style_size / max(style.size)
-        style = resize(style, (max(16, round(style.width * scale)), max(16, round(style.height * scale))))
-    loss_fn = PerceptualLoss(vgg, to_tensor(style, device), config)
-    net = TransformerNet().to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
-    step, last_loss = 0, float("nan")
-    if resume and checkpoint.is_file():
-        saved = torch.load(checkpoint, map_location=device, weights_only=True)
-        net.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        step, last_loss = int(saved["step"]), float(saved["last_loss"])
-        torch.set_rng_state(saved["rng"])
-    net.train()
-    data = ContentFolder(content_dir, config.image_size)
-    batches_per_epoch = -(-len(data) // config.batch_size)
-    start_epoch = step // batches_per_epoch
-    total_steps = config.max_steps if config.max_steps is not None else config.epochs * batches_per_epoch
-    started = time.perf_counter()
-    stopped = False
-    for epoch in range(start_epoch, config.epochs if config.max_steps is None else 1 << 30):
-        if step >= total_steps or stopped:
-            break
-        # A seeded order per epoch lets a resumed run skip exactly the batches it already did.
-        order = torch.Generator().manual_seed(config.seed + epoch)
-        loader = DataLoader(data, batch_size=config.batch_size, shuffle=True, generator=order, num_workers=0)
-        skip = step - epoch * batches_per_epoch
-        for index, batch in enumerate(loader):
-            if index < skip:
-                continue
-            if step >= total_steps:
+    device = pick_device(device)
+    # The seed (and a resumed run's saved RNG state) stay inside this call: the caller's CPU RNG is untouched.
+    with torch.random.fork_rng(devices=[]):
+        checkpoint = Path(checkpoint)
+        torch.default_generator.manual_seed(config.seed)  # the CPU generator: CUDA ones are not forked
+        vgg = (vgg if vgg is not None else load_vgg16(device=device)).to(device)
+        style = check_image(open_image(style_image) if not isinstance(style_image, Image.Image) else style_image)
+        if config.style_size:
+            scale = config.style_size / max(style.size)
+            style = resize(style, (max(16, round(style.width * scale)), max(16, round(style.height * scale))))
+        loss_fn = PerceptualLoss(vgg, to_tensor(style, device), config)
+        net = TransformerNet().to(device)
+        optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
+        step, last_loss = 0, float("nan")
+        if resume and checkpoint.is_file():
+            saved = torch.load(checkpoint, map_location=device, weights_only=True)
+            net.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            step, last_loss = int(saved["step"]), float(saved["last_loss"])
+            torch.set_rng_state(saved["rng"])
+        net.train()
+        data = ContentFolder(content_dir, config.image_size)
+        batches_per_epoch = -(-len(data) // config.batch_size)
+        start_epoch = step // batches_per_epoch
+        total_steps = config.max_steps if config.max_steps is not None else config.epochs * batches_per_epoch
+        started = time.perf_counter()
+        stopped = False
+        for epoch in range(start_epoch, config.epochs if config.max_steps is None else 1 << 30):
+            if step >= total_steps or stopped:
                 break
-            if should_stop is not None and should_stop():
-                stopped = True
-                break
-            last_loss, c, s = train_step(net, loss_fn, optimizer, batch.to(device))
-            step += 1
-            if on_progress is not None:
-                on_progress(TrainProgress(step, epoch, c, s, last_loss, time.perf_counter() - started))
-            if step % config.checkpoint_every == 0:
-                save_checkpoint(checkpoint, net, optimizer, step, step // batches_per_epoch, config, last_loss)
-    save_checkpoint(checkpoint, net, optimizer, step, step // batches_per_epoch, config, last_loss)
-    return TrainResult(checkpoint=checkpoint, steps=step, last_loss=last_loss, stopped=stopped)
+            # A seeded order per epoch lets a resumed run skip exactly the batches it already did.
+            order = torch.Generator().manual_seed(config.seed + epoch)
+            loader = DataLoader(data, batch_size=config.batch_size, shuffle=True, generator=order, num_workers=0)
+            skip = step - epoch * batches_per_epoch
+            for index, batch in enumerate(loader):
+                if index < skip:
+                    continue
+                if step >= total_steps:
+                    break
+                if should_stop is not None and should_stop():
+                    stopped = True
+                    break
+                last_loss, c, s = train_step(net, loss_fn, optimizer, batch.to(device))
+                step += 1
+                if on_progress is not None:
+                    on_progress(TrainProgress(step, epoch, c, s, last_loss, time.perf_counter() - started))
+                if step % config.checkpoint_every == 0:
+                    save_checkpoint(checkpoint, net, optimizer, step, step // batches_per_epoch, config, last_loss)
+        save_checkpoint(checkpoint, net, optimizer, step, step // batches_per_epoch, config, last_loss)
+        return TrainResult(checkpoint=checkpoint, steps=step, last_loss=last_loss, stopped=stopped)

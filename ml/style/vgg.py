@@ -114,7 +114,7 @@ def _build(arch: str, *, random_weights: bool, pooling: str, device: torch.devic
         # Gatys et al. found average pooling gives slightly smoother results; weights are unchanged.
         features = nn.Sequential(*[nn.AvgPool2d(2, 2) if isinstance(m, nn.MaxPool2d) else m for m in features])
     label = f"{arch}{' (RANDOM WEIGHTS)' if random_weights else ''}"
-    return VGGFeatures(features, label).to(pick_device(str(device) if device is not None else None))
+    return VGGFeatures(features, label).to(pick_device(device))
 
 
 def load_vgg19(

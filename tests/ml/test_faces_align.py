@@ -97,13 +97,13 @@ def test_our_chips_match_dlibs_get_face_chip_closely(testdata: Path):
     its descriptor of our chip should be within a small cosine distance of the descriptor dlib
     computes from its own 5-point landmarks and get_face_chip (padding 0.25)."""
     dlib = pytest.importorskip("dlib")
-    from ml.faces.embedders import dlib_model_path
+    from ml.faces.dlib_resnet import default_model_path
     from ml.weights import package_file
 
     predictor = dlib.shape_predictor(
         str(package_file("face_recognition_models", "models", "shape_predictor_5_face_landmarks.dat"))
     )
-    model = dlib.face_recognition_model_v1(dlib_model_path())
+    model = dlib.face_recognition_model_v1(str(default_model_path()))
     detector = FaceDetector(device="cpu")
     distances = []
     for person in ("barack_obama", "jackie_chan", "nicole_kidman", "tony_blair", "yao_ming", "katy_perry"):
