@@ -12,7 +12,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """Several files in one input; each is validated later by gallery.imaging (allowlist + full decode)."""
+    """Several files in one input; each is validated later by nstsite.uploads (allowlist + full decode)."""
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         kwargs.setdefault(

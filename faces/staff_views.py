@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -25,6 +25,7 @@ from faces.forms import (
     PersonEditForm,
     ThresholdForm,
 )
+from faces.identify import explain_nearest
 from faces.models import (
     Calibration,
     Clustering,
@@ -38,9 +39,8 @@ from faces.models import (
     ThresholdOverride,
     Upload,
 )
-from faces.services.identify import explain_nearest
-from faces.services.people import directory_people
-from faces.views import _serve
+from faces.selectors import directory_people
+from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.errors import staff_member_required  # our log-in and 403 pages, not the admin's
 
 DIRECTORY_FACES = Q(upload__purpose="enroll") | Q(shared=True)
@@ -239,24 +239,25 @@ def suggestions(request: HttpRequest) -> HttpResponse:
 
 @staff_member_required
 @require_POST
-def suggestion_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
-    item = get_object_or_404(Suggestion, pk=pk, owner__isnull=True)
+def suggestion_decide(request: AuthenticatedHttpRequest, pk: int, decision: str) -> HttpResponse:
+    """Name a directory group of unknown faces (a new person), merge two directory people, or dismiss."""
+    item = get_object_or_404(Suggestion, pk=pk, owner__isnull=True, status=SuggestionStatus.OPEN)
+    form = NameSuggestionForm(request.POST)
+    if decision == "name" and not form.is_valid():
+        messages.error(request, "Type a name.")
+        return redirect("faces:suggestions")
+    name = form.cleaned_data["name"] if decision == "name" else ""
     try:
-        if decision == "name":
-            form = NameSuggestionForm(request.POST)
-            if not form.is_valid():
-                messages.error(request, "Type a name.")
-                return redirect("faces:suggestions")
-            named = services.suggestion_name(suggestion=item, name=form.cleaned_data["name"], actor=request.user)
-            messages.success(request, f"Created {named} from {item.size} faces.")
-        elif decision == "merge":
-            services.suggestion_merge(suggestion=item, actor=request.user)
-            messages.success(request, f"Merged {item.person_b} into {item.person_a} (undo in the history).")
-        else:
-            services.suggestion_dismiss(suggestion=item, actor=request.user)
-            messages.success(request, "Dismissed.")
+        done = services.suggestion_decide(suggestion=item, decision=decision, name=name, actor=request.user)
     except ValidationError as exc:
         _errors(request, exc)
+        return redirect("faces:suggestions")
+    if decision == "name":
+        messages.success(request, f"Created {done} from {item.size} faces.")
+    elif decision == "merge":
+        messages.success(request, f"Merged {item.person_b} into {item.person_a} (undo in the history).")
+    else:
+        messages.success(request, "Dismissed.")
     return redirect("faces:suggestions")
 
 
@@ -312,11 +313,6 @@ def thresholds(request: HttpRequest) -> HttpResponse:
             "uploads": Upload.objects.count(),
         },
     )
-
-
-@staff_member_required
-def calibration_roc(request: HttpRequest, pk: int) -> FileResponse:
-    return _serve(get_object_or_404(Calibration, pk=pk).roc)
 
 
 @staff_member_required

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from faces import staff_views, views
+from faces import files, staff_views, views
 
 app_name = "faces"
 urlpatterns = [
@@ -9,10 +9,10 @@ urlpatterns = [
     path("scans/<int:pk>/", views.scan, name="scan"),
     path("scans/<int:pk>/status", views.scan_status, name="scan_status"),
     path("photos/<int:pk>/", views.photo, name="photo"),
-    path("photos/<int:pk>/image", views.photo_image, name="photo_image"),
+    path("photos/<int:pk>/image", files.photo_image, name="photo_image"),
     path("photos/<int:pk>/scan/", views.photo_scan, name="photo_scan"),
-    path("uploads/<int:pk>/image", views.upload_image, name="upload_image"),
-    path("crops/<int:pk>.jpg", views.crop, name="crop"),
+    path("uploads/<int:pk>/image", files.upload_image, name="upload_image"),
+    path("crops/<int:pk>.jpg", files.crop, name="crop"),
     path("faces/<int:pk>/confirm/", views.face_confirm, name="face_confirm"),
     path("faces/<int:pk>/reject/", views.face_reject, name="face_reject"),
     path("faces/<int:pk>/assign/", views.face_assign, name="face_assign"),
@@ -40,5 +40,5 @@ urlpatterns = [
     path("suggestions/", staff_views.suggestions, name="suggestions"),
     path("suggestions/<int:pk>/<str:decision>/", staff_views.suggestion_decide, name="suggestion_decide"),
     path("thresholds/", staff_views.thresholds, name="thresholds"),
-    path("calibrations/<int:pk>/roc.png", staff_views.calibration_roc, name="calibration_roc"),
+    path("calibrations/<int:pk>/roc.png", files.calibration_roc, name="calibration_roc"),
 ]

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -25,13 +25,9 @@ from faces.models import (
     Person,
     Suggestion,
     SuggestionStatus,
-    Upload,
-    UploadPurpose,
     Verification,
 )
-from faces.services.people import people_of
-from faces.services.uploads import uploads_guard
-from gallery.imaging import UploadError
+from faces.selectors import own_faces, people_of
 from gallery.models import Photo
 from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.redirects import redirect_back
@@ -39,24 +35,6 @@ from nstsite.redirects import redirect_back
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
     return redirect_back(request, default)
-
-
-def _serve(field) -> FileResponse:  # type: ignore[no-untyped-def]
-    if not field:
-        raise Http404
-    try:
-        handle = field.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(handle, content_type="image/png" if field.name.endswith(".png") else "image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def own_faces(user):  # type: ignore[no-untyped-def]
-    """Faces a user may see and edit: those on their own photos and uploads."""
-    return Face.objects.filter(owner=user)
 
 
 @login_required
@@ -83,11 +61,6 @@ def photo(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def photo_image(request: HttpRequest, pk: int) -> FileResponse:
-    return _serve(get_object_or_404(Photo, pk=pk, owner=request.user).image)
-
-
-@login_required
 @require_POST
 def photo_scan(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Photo, pk=pk, owner=request.user)
@@ -103,19 +76,15 @@ def photo_scan(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def identify(request: HttpRequest) -> HttpResponse:
+def identify(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = IdentifyForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, "Choose a photo to upload.")
         return redirect("faces:home")
     try:
-        with transaction.atomic():
-            upload = services.upload_create(
-                owner=request.user, file=form.cleaned_data["image"], purpose=UploadPurpose.IDENTIFY
-            )
-            scan = services.face_scan_create(upload=upload)
-    except UploadError as exc:
-        messages.error(request, str(exc))
+        scan = services.identification_create(owner=request.user, image=form.cleaned_data["image"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
         return redirect("faces:home")
     except services.RecognitionOff as exc:
         messages.error(request, exc.user_message)
@@ -137,24 +106,6 @@ def scan_status(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(
         {"status": item.status, "progress": item.progress, "error": item.error, "finished": item.is_finished}
     )
-
-
-@login_required
-def upload_image(request: HttpRequest, pk: int) -> FileResponse:
-    upload = get_object_or_404(Upload, pk=pk)
-    if upload.owner_id != request.user.pk and not (request.user.is_staff and upload.purpose == UploadPurpose.ENROLL):
-        raise Http404
-    return _serve(upload.image)
-
-
-@login_required
-def crop(request: HttpRequest, pk: int) -> FileResponse:
-    """A face crop: the photo's owner; staff also the directory's faces (enrollment photos) and
-    faces their owners shared — never other faces on users' photos."""
-    visible = Q(owner=request.user)
-    if request.user.is_staff:
-        visible |= Q(upload__purpose=UploadPurpose.ENROLL) | Q(shared=True)
-    return _serve(get_object_or_404(Face.objects.filter(visible), pk=pk).crop)
 
 
 def _own_face(request: HttpRequest, pk: int) -> Face:
@@ -323,25 +274,25 @@ def event_undo(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def group_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+def group_decide(request: AuthenticatedHttpRequest, pk: int, decision: str) -> HttpResponse:
     """Name (or dismiss) one of your groups of unknown faces; merge two of your people."""
     item = get_object_or_404(Suggestion, pk=pk, owner=request.user, status=SuggestionStatus.OPEN)
+    form = NameSuggestionForm(request.POST)
+    if decision == "name" and not form.is_valid():
+        messages.error(request, "Type a name.")
+        return redirect("faces:people")
+    name = form.cleaned_data["name"] if decision == "name" else ""
     try:
-        if decision == "name":
-            form = NameSuggestionForm(request.POST)
-            if not form.is_valid():
-                messages.error(request, "Type a name.")
-                return redirect("faces:people")
-            named = services.suggestion_name(suggestion=item, name=form.cleaned_data["name"], actor=request.user)
-            messages.success(request, f"Named {named}.")
-        elif decision == "merge":
-            services.suggestion_merge(suggestion=item, actor=request.user)
-            messages.success(request, f"Merged {item.person_b} into {item.person_a}.")
-        else:
-            services.suggestion_dismiss(suggestion=item, actor=request.user)
-            messages.success(request, "Dismissed: these faces will not be suggested again.")
+        done = services.suggestion_decide(suggestion=item, decision=decision, name=name, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+        return redirect("faces:people")
+    if decision == "name":
+        messages.success(request, f"Named {done}.")
+    elif decision == "merge":
+        messages.success(request, f"Merged {item.person_b} into {item.person_a}.")
+    else:
+        messages.success(request, "Dismissed: these faces will not be suggested again.")
     return redirect("faces:people")
 
 
@@ -366,23 +317,12 @@ def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with uploads_guard() as stored:  # a refused second image leaves no file of the first behind
-                upload_a = services.upload_create(
-                    owner=request.user, file=data["image_a"], purpose=UploadPurpose.IDENTIFY
-                )
-                stored.append(upload_a)
-                upload_b = None
-                if data.get("image_b"):
-                    upload_b = services.upload_create(
-                        owner=request.user, file=data["image_b"], purpose=UploadPurpose.IDENTIFY
-                    )
-                    stored.append(upload_b)
-                verification = services.verification_create(
-                    owner=request.user, upload_a=upload_a, upload_b=upload_b, person=data.get("person")
-                )
+            verification = services.verification_request(
+                owner=request.user, image_a=data["image_a"], image_b=data.get("image_b"), person=data.get("person")
+            )
             return redirect("faces:verification", verification.pk)
-        except UploadError as exc:
-            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
     recent = Verification.objects.filter(owner=request.user).select_related("person")[:10]
     return render(request, "faces/verify.html", {"form": form, "recent": recent})
 

@@ -15,10 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from faces import conf
+from faces.identify import threshold_for, vector_literal
 from faces.models import Assignment, EventAction, Face, FaceScan, FaceSettings, Person, Suggestion, SuggestionStatus
-from faces.services.identify import threshold_for, vector_literal
+from faces.references import face_enroll
 from faces.services.people import log_event, reidentify_for_person
-from faces.services.scans import face_enroll
 
 
 def directory_match(*, person: Person, directory_person: Person) -> float | None:

@@ -4,7 +4,7 @@ Whose answer counts where:
 
 * A face's owner names, confirms, corrects and rejects faces on *their* photos only; a naming
   makes the face ``confirmed``, a reference for that owner's identification and nobody else's
-  (see :mod:`faces.services.identify`). Naming with a new name creates one of the owner's people.
+  (see :mod:`faces.identify`). Naming with a new name creates one of the owner's people.
 * Staff manage the directory (people with no owner): enrollment, rename, merge, hide, delete.
   Nothing a normal user does changes the directory; a face a user *shared* (consent, off by
   default) may be enrolled into it by staff.
@@ -20,15 +20,17 @@ Whose answer counts where:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from faces import conf
+from faces.detection import detect_and_embed, store_detections
+from faces.identify import FaceQuery, identify, threshold_for
 from faces.models import (
     Assignment,
     EventAction,
@@ -41,10 +43,14 @@ from faces.models import (
     Upload,
     UploadPurpose,
 )
-from faces.services.identify import FaceQuery, identify, threshold_for
-from faces.services.reidentify import reidentification_create
-from faces.services.scans import face_enroll, face_scan_create, upload_create
-from gallery.imaging import UploadError
+from faces.references import face_enroll, reidentification_create
+from faces.selectors import active_people, person_by_name, photos_together
+from faces.services.scans import upload_create, upload_scan_create
+from ml.images import open_image
+from nstsite.uploads import UploadError
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def log_event(
@@ -69,15 +75,6 @@ def log_event(
         other_name=other.name if other else "",
         details=details,
     )  # fmt: skip
-
-
-def active_people() -> QuerySet[Person]:
-    """People that exist in their own right (not merged into someone)."""
-    return Person.objects.filter(merged_into__isnull=True)
-
-
-def directory_people() -> QuerySet[Person]:
-    return active_people().filter(owner__isnull=True)
 
 
 def reidentify_for_person(person: Person, embedder: str | None = None, reason: str = "") -> None:
@@ -108,12 +105,45 @@ def person_enroll(*, person: Person, files: Iterable[UploadedFile], actor) -> tu
     scans, errors = [], []
     for file in files:
         try:
-            with transaction.atomic():
-                upload = upload_create(owner=actor, file=file, purpose=UploadPurpose.ENROLL, person=person)
-                scans.append(face_scan_create(upload=upload))
+            scans.append(upload_scan_create(owner=actor, file=file, purpose=UploadPurpose.ENROLL, person=person))
         except UploadError as exc:
             errors.append(str(exc))
     return scans, errors
+
+
+def enrollment_import(*, person_name: str, data: bytes, file_name: str, actor: User, largest: bool = False) -> str:
+    """Enroll one photo file of the directory person called ``person_name`` (created on first use),
+    running the detector and embedder in this process: for a command, never a web request.
+
+    The photo takes the same path as one a worker scans: a stored upload, a scan claimed here and
+    marked succeeded, the (largest) face enrolled. Returns why it was skipped, or "" when enrolled.
+    """
+    try:
+        image = open_image(data)
+    except (OSError, ValueError) as exc:
+        return f"unreadable: {exc}"
+    embedder = conf.embedder_name()
+    detections = detect_and_embed(image, embedder)
+    if not detections:
+        return "no face found"
+    if len(detections) > 1 and not largest:
+        return f"{len(detections)} faces (use --largest, or enroll it on the person page)"
+    with transaction.atomic():
+        name = person_name.strip()
+        person = active_people().filter(name__iexact=name).first() or person_create(name=name, actor=actor)
+        try:
+            upload = upload_create(owner=actor, file=data, purpose=UploadPurpose.ENROLL, person=person, name=file_name)
+        except UploadError as exc:
+            return str(exc)
+        if Upload.objects.filter(person=person, sha256=upload.sha256).exclude(pk=upload.pk).exists():
+            upload.delete()
+            return "already enrolled"
+        scan = FaceScan.objects.create(owner=actor, upload=upload, embedder=embedder)
+        FaceScan.claim(scan.pk, worker_name="import_people")
+        main = max(detections, key=lambda d: d.face.width * d.face.height)
+        face_enroll(face=store_detections(scan, image, [main])[0], person=person, actor=actor)
+        FaceScan.succeed(scan.pk, face_count=len(detections))
+    return ""
 
 
 @transaction.atomic
@@ -148,14 +178,6 @@ def person_update(
         person.save(update_fields=["hidden", "updated"])
         log_event(EventAction.HIDE if hidden else EventAction.UNHIDE, actor, person)
     return person
-
-
-def photos_together(a: Person, b: Person) -> list[int]:
-    """Gallery photos and uploads where ``a`` and ``b`` both have a face (so they are two people)."""
-    shared_photos = set(Face.objects.filter(person=a, photo__isnull=False).values_list("photo_id", flat=True)) & set(
-        Face.objects.filter(person=b, photo__isnull=False).values_list("photo_id", flat=True)
-    )
-    return sorted(shared_photos)
 
 
 @transaction.atomic
@@ -413,50 +435,3 @@ def reidentify(face: Face) -> None:
         face.assignment = Assignment.AUTO if match.sure else Assignment.SUGGESTED
         face.distance = match.distance
         face.save(update_fields=["person", "assignment", "distance", "updated"])
-
-
-def person_by_name(name: str, *, user) -> Person | None:  # type: ignore[no-untyped-def]
-    """The person ``user`` means by ``name`` (case-insensitive): their own first, then the directory."""
-    visible = active_people().visible_to(user).filter(name__iexact=name.strip())  # type: ignore[attr-defined]
-    return (
-        visible.filter(owner=user).order_by("id").first() or visible.filter(owner__isnull=True).order_by("id").first()
-    )
-
-
-def people_of(user) -> QuerySet[Person]:  # type: ignore[no-untyped-def]
-    """``user``'s own people with their photo counts (hidden ones included; pages filter)."""
-    return (
-        active_people()
-        .filter(owner=user)
-        .annotate(photo_count=Count("faces__photo", filter=Q(faces__owner=user), distinct=True))
-        .select_related("cover", "directory_person")
-        .order_by("name", "id")
-    )
-
-
-def people_in_photos(*, user) -> list[Person]:
-    """Everyone named in ``user``'s photos (their people and directory people), for the gallery's
-    people filter."""
-    ids = (
-        Face.objects.filter(owner=user, photo__isnull=False, person__isnull=False)
-        .exclude(assignment=Assignment.SUGGESTED)
-        .values_list("person_id", flat=True)
-        .distinct()
-    )
-    return list(active_people().visible_to(user).filter(id__in=ids, hidden=False).order_by("name", "id"))  # type: ignore[attr-defined]
-
-
-def photos_with_people(*, user, photos, person_ids: Iterable[int]):  # type: ignore[no-untyped-def]
-    """``photos`` (a queryset of ``user``'s photos) narrowed to those where *every* one of
-    ``person_ids`` is named (suggestions do not count). Ids the user cannot see match nothing."""
-    visible = set(active_people().visible_to(user).filter(id__in=list(person_ids)).values_list("id", flat=True))  # type: ignore[attr-defined]
-    wanted = set(person_ids)
-    if wanted - visible:
-        return photos.none()
-    for person_id in sorted(wanted):
-        photos = photos.filter(
-            id__in=Face.objects.filter(owner=user, person_id=person_id, photo__isnull=False)
-            .exclude(assignment=Assignment.SUGGESTED)
-            .values("photo_id")
-        )
-    return photos
