@@ -9,6 +9,8 @@ owner shared them. Embeddings never leave the server.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpResponseBase
@@ -21,6 +23,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from faces import services
@@ -90,7 +94,7 @@ class IdentifyView(APIView):
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    def get_throttles(self):  # type: ignore[no-untyped-def]
+    def get_throttles(self) -> list[BaseThrottle]:
         return [*super().get_throttles(), UploadThrottle()]
 
     @extend_schema(
@@ -134,7 +138,7 @@ class ScanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
         return FaceScan.objects.filter(owner=api_user(self.request)).order_by("-created", "-id")
 
     @extend_schema(examples=[OpenApiExample("Finished", value=SCAN_EXAMPLE, response_only=True)])
-    def retrieve(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().retrieve(request, *args, **kwargs)
 
     def perform_destroy(self, instance: FaceScan) -> None:
@@ -146,7 +150,7 @@ class VerifyView(APIView):
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    def get_throttles(self):  # type: ignore[no-untyped-def]
+    def get_throttles(self) -> list[BaseThrottle]:
         return [*super().get_throttles(), UploadThrottle()]
 
     @extend_schema(
@@ -223,7 +227,7 @@ class UploadViewSet(
 
 def _visible_person(request: Request, pk: int) -> Person:
     """A person the caller may name a face as; 404 with no name otherwise (no enumeration)."""
-    person = active_people().visible_to(api_user(request)).filter(pk=pk).first()  # type: ignore[attr-defined]
+    person = active_people().visible_to(api_user(request)).filter(pk=pk).first()
     if person is None:
         raise NotFound("No such person.")
     return person
@@ -254,14 +258,14 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
         face = self.get_object()
-        services.face_confirm(face=face, actor=request.user)
+        services.face_confirm(face=face, actor=api_user(request))
         return self._respond(face)
 
     @extend_schema(request=None, responses=FaceSerializer, description="Not this person: remembered for good.")
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         face = self.get_object()
-        services.face_reject(face=face, actor=request.user)
+        services.face_reject(face=face, actor=api_user(request))
         return self._respond(face)
 
     @extend_schema(
@@ -277,9 +281,9 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data.is_valid(raise_exception=True)
         if "person" in data.validated_data:
             person = _visible_person(request, data.validated_data["person"])
-            services.face_assign(face=face, person=person, actor=request.user)
+            services.face_assign(face=face, person=person, actor=api_user(request))
         else:
-            services.face_name(face=face, name=data.validated_data["name"], actor=request.user)
+            services.face_name(face=face, name=data.validated_data["name"], actor=api_user(request))
         return self._respond(face)
 
     @extend_schema(request=ShareSerializer, responses=FaceSerializer,
@@ -289,7 +293,7 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         face = self.get_object()
         data = ShareSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.face_share(face=face, shared=data.validated_data["shared"], actor=request.user)
+        services.face_share(face=face, shared=data.validated_data["shared"], actor=api_user(request))
         return self._respond(face)
 
     @extend_schema(responses={(200, "image/jpeg"): OpenApiResponse(description="The face crop (JPEG)")})
@@ -316,28 +320,30 @@ class MyPeopleViewSet(
         user = api_user(self.request)
         own = people_of(user)
         if self.action in ("retrieve", "photos", "faces"):
-            return active_people().visible_to(user).select_related("cover", "directory_person")  # type: ignore[attr-defined]
+            return active_people().visible_to(user).select_related("cover", "directory_person")
         return own
 
-    def list(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = api_user(request)
         own = people_of(user)
         if request.query_params.get("hidden") != "1":
             own = own.filter(hidden=False)
         directory = list(directory_people().filter(hidden=False).order_by("name", "id"))
         people = sorted([*own, *directory], key=lambda p: (p.owner_id is None, p.name.lower(), p.pk))
-        page = self.paginate_queryset(people)  # type: ignore[arg-type]
+        page = self.paginate_queryset(people)
         return self.get_paginated_response(MyPersonSerializer(page, many=True, context={"request": request}).data)
 
-    def perform_update(self, serializer: MyPersonSerializer) -> None:  # type: ignore[override]
+    def perform_update(self, serializer: BaseSerializer[Person]) -> None:
         data = serializer.validated_data
+        person = serializer.instance
+        if not isinstance(person, Person):  # an update always has its object (get_object)
+            raise NotFound("No such person.")
         services.person_update(
-            person=serializer.instance, actor=self.request.user,  # type: ignore[arg-type]
-            name=data.get("name"), hidden=data.get("hidden"),
-        )  # fmt: skip
+            person=person, actor=api_user(self.request), name=data.get("name"), hidden=data.get("hidden")
+        )
 
     def perform_destroy(self, instance: Person) -> None:
-        services.person_delete(person=instance, actor=self.request.user)
+        services.person_delete(person=instance, actor=api_user(self.request))
 
     @extend_schema(request=MergeSerializer, responses=EventSerializer,
                    description="Merge this person into another of yours (`into`); undo via /people-history/.")  # fmt: skip
@@ -349,7 +355,7 @@ class MyPeopleViewSet(
         target = people_of(api_user(request)).filter(pk=data.validated_data["into"]).first()
         if target is None:
             raise NotFound("No such person.")
-        event = services.person_merge(source=source, target=target, actor=request.user)
+        event = services.person_merge(source=source, target=target, actor=api_user(request))
         return Response(EventSerializer(event).data)
 
     @extend_schema(request=LinkSerializer, responses=MyPersonSerializer,
@@ -364,7 +370,7 @@ class MyPeopleViewSet(
             target = directory_people().filter(hidden=False, pk=data.validated_data["directory_person"]).first()
             if target is None:
                 raise NotFound("No such person.")
-        services.person_link(person=person, directory_person=target, actor=request.user)
+        services.person_link(person=person, directory_person=target, actor=api_user(request))
         return Response(MyPersonSerializer(people_of(api_user(request)).get(pk=person.pk),
                                            context={"request": request}).data)  # fmt: skip
 
@@ -419,28 +425,33 @@ class PersonViewSet(viewsets.ModelViewSet):
             queryset = queryset.filter(hidden=False)
         return queryset
 
-    def perform_create(self, serializer: PersonSerializer) -> None:  # type: ignore[override]
+    def perform_create(self, serializer: BaseSerializer[Person]) -> None:
         data = serializer.validated_data
-        person = services.person_create(name=data["name"], notes=data.get("notes", ""), actor=self.request.user)
+        person = services.person_create(name=data["name"], notes=data.get("notes", ""), actor=api_user(self.request))
         if data.get("hidden"):
-            services.person_update(person=person, actor=self.request.user, hidden=True)
+            services.person_update(person=person, actor=api_user(self.request), hidden=True)
         serializer.instance = self.get_queryset().model.objects.annotate(face_count=Count("faces")).get(pk=person.pk)
 
-    def perform_update(self, serializer: PersonSerializer) -> None:  # type: ignore[override]
+    def perform_update(self, serializer: BaseSerializer[Person]) -> None:
         data = serializer.validated_data
         with transaction.atomic():
             # Lock the row: a DELETE racing this edit either waits for it or wins, and then the
             # edit is a 404 (an UPDATE of a vanished row would be a 500 "did not affect any rows").
-            person = Person.objects.select_for_update().filter(pk=serializer.instance.pk).first()  # type: ignore[union-attr]
+            instance = serializer.instance
+            person = (
+                Person.objects.select_for_update().filter(pk=instance.pk).first()
+                if isinstance(instance, Person)
+                else None
+            )
             if person is None:
                 raise NotFound("No such person.")
             services.person_update(
-                person=person, actor=self.request.user,
+                person=person, actor=api_user(self.request),
                 name=data.get("name"), notes=data.get("notes"), hidden=data.get("hidden"),
             )  # fmt: skip
 
     def perform_destroy(self, instance: Person) -> None:
-        services.person_delete(person=instance, actor=self.request.user)
+        services.person_delete(person=instance, actor=api_user(self.request))
 
     @extend_schema(
         request=MergeSerializer,
@@ -453,7 +464,7 @@ class PersonViewSet(viewsets.ModelViewSet):
         data = MergeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         target = get_object_or_404(directory_people(), pk=data.validated_data["into"])
-        event = services.person_merge(source=source, target=target, actor=request.user)
+        event = services.person_merge(source=source, target=target, actor=api_user(request))
         return Response(EventSerializer(event).data)
 
     @extend_schema(
@@ -483,7 +494,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=None, responses=EventSerializer)
     @action(detail=True, methods=["post"])
     def undo(self, request: Request, pk: str) -> Response:
-        event = services.event_undo(event=self.get_object(), actor=request.user)
+        event = services.event_undo(event=self.get_object(), actor=api_user(request))
         return Response(EventSerializer(event).data)
 
 
@@ -505,7 +516,7 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=False, methods=["post"])
     def refresh(self, request: Request) -> Response:
         owner = None if self._directory() else api_user(request)
-        run = services.clustering_create(actor=request.user, owner=owner)
+        run = services.clustering_create(actor=api_user(request), owner=owner)
         return Response({"clustering": run.pk, "status": run.status}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -516,18 +527,18 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data = NameSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         person = services.suggestion_name(
-            suggestion=self.get_object(), name=data.validated_data["name"], actor=request.user
+            suggestion=self.get_object(), name=data.validated_data["name"], actor=api_user(request)
         )
         return Response(MyPersonSerializer(person, context={"request": request}).data)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])
     def dismiss(self, request: Request, pk: str) -> Response:
-        services.suggestion_dismiss(suggestion=self.get_object(), actor=request.user)
+        services.suggestion_dismiss(suggestion=self.get_object(), actor=api_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=EventSerializer)
     @action(detail=True, methods=["post"])
     def merge(self, request: Request, pk: str) -> Response:
-        event = services.suggestion_merge(suggestion=self.get_object(), actor=request.user)
+        event = services.suggestion_merge(suggestion=self.get_object(), actor=api_user(request))
         return Response(EventSerializer(event).data)

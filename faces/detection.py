@@ -98,7 +98,7 @@ def store_detections(scan: FaceScan, image: Image.Image, detections: list[Detect
     existing = list(Face.objects.filter(**source))
     unmatched = set(range(len(existing)))
     faces: list[Face] = []
-    with_crops = scan.photo_id is not None or scan.upload.purpose == UploadPurpose.ENROLL  # type: ignore[union-attr]
+    with_crops = scan.photo_id is not None or (scan.upload is not None and scan.upload.purpose == UploadPurpose.ENROLL)
     for detection in detections:
         overlaps = [(iou(existing[i].box, detection.face.box), i) for i in unmatched]
         best = max(overlaps, default=(0.0, -1))

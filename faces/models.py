@@ -9,6 +9,8 @@ uses the same cast and predicate so the planner picks that index.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -16,6 +18,11 @@ from pgvector.django import VectorField
 
 from nstsite.files import upload_to
 from nstsite.models import BackgroundTask
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from gallery.models import Photo
 
 upload_path = upload_to("faces/uploads", name="upload_path", module=__name__)
 crop_path = upload_to("faces/crops", name="crop_path", module=__name__)
@@ -27,11 +34,11 @@ class PersonQuerySet(models.QuerySet["Person"]):
         """The staff-managed directory: people with no owner."""
         return self.filter(owner__isnull=True)
 
-    def of(self, user) -> PersonQuerySet:  # type: ignore[no-untyped-def]
+    def of(self, user: User) -> PersonQuerySet:
         """``user``'s own people."""
         return self.filter(owner=user)
 
-    def visible_to(self, user) -> PersonQuerySet:  # type: ignore[no-untyped-def]
+    def visible_to(self, user: User) -> PersonQuerySet:
         """Who ``user`` may name a face as: their own people and the directory (its hidden entries
         for staff only). Nobody else's people, ever."""
         directory = models.Q(owner__isnull=True) if user.is_staff else models.Q(owner__isnull=True, hidden=False)
@@ -94,7 +101,7 @@ class Person(models.Model):
 
     def get_absolute_url(self) -> str:
         if self.in_directory:
-            return reverse("faces:directory_person", args=[self.pk])
+            return reverse("faces:directory-person", args=[self.pk])
         return reverse("faces:person", args=[self.pk])
 
     @property
@@ -163,7 +170,7 @@ class FaceScan(BackgroundTask):
         return reverse("faces:scan", args=[self.pk])
 
     @property
-    def source(self):  # type: ignore[no-untyped-def]
+    def source(self) -> Photo | Upload | None:
         return self.photo if self.photo_id else self.upload
 
 
@@ -249,7 +256,7 @@ class Face(models.Model):
     @property
     def in_directory(self) -> bool:
         """On a directory enrollment photo, or shared by its owner: what staff may see."""
-        return self.shared or (self.upload_id is not None and self.upload.purpose == UploadPurpose.ENROLL)  # type: ignore[union-attr]
+        return self.shared or (self.upload is not None and self.upload.purpose == UploadPurpose.ENROLL)
 
     @property
     def box(self) -> tuple[float, float, float, float]:

@@ -7,6 +7,8 @@ Below the services and the job bodies alike (both enroll faces), so it enqueues 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Q
 
 from faces.models import Assignment, EventAction, Face, PeopleEvent, Person, Reidentification
@@ -14,8 +16,11 @@ from faces.selectors import open_faces
 from nstsite import jobs
 from nstsite.models import TaskStatus
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def face_enroll(*, face: Face, person: Person, actor) -> Face:  # type: ignore[no-untyped-def]
+
+def face_enroll(*, face: Face, person: Person, actor: User) -> Face:
     """Make ``face`` a reference face of ``person``."""
     face.person = person
     face.assignment = Assignment.ENROLLED

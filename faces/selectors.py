@@ -7,13 +7,18 @@ bodies all read through here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.db.models import Count, Q, QuerySet
 
-from faces.models import Assignment, Face, FaceScan, Person, Reidentification, Upload, UploadPurpose
+from faces.models import Assignment, Face, FaceScan, Person, PersonQuerySet, Reidentification, Upload, UploadPurpose
 from nstsite.models import ACTIVE
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from gallery.models import Photo
 
 OPEN_ASSIGNMENTS = (Assignment.NONE.value, Assignment.AUTO.value, Assignment.SUGGESTED.value)
 
@@ -31,24 +36,24 @@ def reidentification_pending(*, owner_id: int | None) -> bool:
     return Reidentification.objects.filter(Q(owner_id=owner_id) | Q(owner__isnull=True), status__in=ACTIVE).exists()
 
 
-def active_people() -> QuerySet[Person]:
+def active_people() -> PersonQuerySet:
     """People that exist in their own right (not merged into someone)."""
     return Person.objects.filter(merged_into__isnull=True)
 
 
-def directory_people() -> QuerySet[Person]:
+def directory_people() -> PersonQuerySet:
     return active_people().filter(owner__isnull=True)
 
 
-def person_by_name(name: str, *, user) -> Person | None:  # type: ignore[no-untyped-def]
+def person_by_name(name: str, *, user: User) -> Person | None:
     """The person ``user`` means by ``name`` (case-insensitive): their own first, then the directory."""
-    visible = active_people().visible_to(user).filter(name__iexact=name.strip())  # type: ignore[attr-defined]
+    visible = active_people().visible_to(user).filter(name__iexact=name.strip())
     return (
         visible.filter(owner=user).order_by("id").first() or visible.filter(owner__isnull=True).order_by("id").first()
     )
 
 
-def people_of(user) -> QuerySet[Person]:  # type: ignore[no-untyped-def]
+def people_of(user: User) -> QuerySet[Person]:
     """``user``'s own people with their photo counts (hidden ones included; pages filter)."""
     return (
         active_people()
@@ -68,13 +73,13 @@ def people_in_photos(*, user) -> list[Person]:
         .values_list("person_id", flat=True)
         .distinct()
     )
-    return list(active_people().visible_to(user).filter(id__in=ids, hidden=False).order_by("name", "id"))  # type: ignore[attr-defined]
+    return list(active_people().visible_to(user).filter(id__in=ids, hidden=False).order_by("name", "id"))
 
 
-def photos_with_people(*, user, photos, person_ids: Iterable[int]):  # type: ignore[no-untyped-def]
+def photos_with_people(*, user: User, photos: QuerySet[Photo], person_ids: Iterable[int]):
     """``photos`` (a queryset of ``user``'s photos) narrowed to those where *every* one of
     ``person_ids`` is named (suggestions do not count). Ids the user cannot see match nothing."""
-    visible = set(active_people().visible_to(user).filter(id__in=list(person_ids)).values_list("id", flat=True))  # type: ignore[attr-defined]
+    visible = set(active_people().visible_to(user).filter(id__in=list(person_ids)).values_list("id", flat=True))
     wanted = set(person_ids)
     if wanted - visible:
         return photos.none()
@@ -144,7 +149,7 @@ def reference_set(embedder: str) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([np.asarray(e, np.float32) for _, e in rows]), np.asarray([p for p, _ in rows], np.int64)
 
 
-def latest_scan(*, photo=None, upload: Upload | None = None) -> FaceScan | None:  # type: ignore[no-untyped-def]
+def latest_scan(*, photo: Photo | None = None, upload: Upload | None = None) -> FaceScan | None:
     source = {"photo": photo} if photo is not None else {"upload": upload}
     return FaceScan.objects.filter(**source).order_by("-created", "-id").first()
 

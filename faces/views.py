@@ -12,8 +12,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from faces import services
@@ -31,10 +32,6 @@ from faces.selectors import own_faces, people_of
 from gallery.models import Photo
 from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.redirects import redirect_back
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    return redirect_back(request, default)
 
 
 @login_required
@@ -55,23 +52,23 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-def photo(request: HttpRequest, pk: int) -> HttpResponse:
+def photo(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Photo, pk=pk, owner=request.user)
     return render(request, "faces/photo.html", {"photo": item})
 
 
 @login_required
 @require_POST
-def photo_scan(request: HttpRequest, pk: int) -> HttpResponse:
+def photo_scan(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Photo, pk=pk, owner=request.user)
     try:
         with transaction.atomic():
             services.face_scan_create(photo=item)
     except services.RecognitionOff as exc:
         messages.error(request, exc.user_message)
-        return _back(request, f"/faces/photos/{item.pk}/")
+        return redirect_back(request, reverse("faces:photo", args=[item.pk]))
     messages.success(request, "Looking for faces in this photo…")
-    return _back(request, f"/faces/photos/{item.pk}/")
+    return redirect_back(request, reverse("faces:photo", args=[item.pk]))
 
 
 @login_required
@@ -93,40 +90,32 @@ def identify(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-def scan(request: HttpRequest, pk: int) -> HttpResponse:
+def scan(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(FaceScan.objects.select_related("upload", "photo"), pk=pk, owner=request.user)
     if item.photo_id:
         return redirect("faces:photo", item.photo_id)
     return render(request, "faces/scan.html", {"scan": item, "upload": item.upload})
 
 
-@login_required
-def scan_status(request: HttpRequest, pk: int) -> JsonResponse:
-    item = get_object_or_404(FaceScan, pk=pk, owner=request.user)
-    return JsonResponse(
-        {"status": item.status, "progress": item.progress, "error": item.error, "finished": item.is_finished}
-    )
-
-
-def _own_face(request: HttpRequest, pk: int) -> Face:
+def _own_face(request: AuthenticatedHttpRequest, pk: int) -> Face:
     return get_object_or_404(own_faces(request.user).select_related("person"), pk=pk)
 
 
 @login_required
 @require_POST
-def face_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def face_confirm(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     face = _own_face(request, pk)
     try:
         services.face_confirm(face=face, actor=request.user)
         messages.success(request, f"Confirmed: {face.person}.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return _back(request, "/faces/")
+    return redirect_back(request, reverse("faces:home"))
 
 
 @login_required
 @require_POST
-def face_reject(request: HttpRequest, pk: int) -> HttpResponse:
+def face_reject(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     face = _own_face(request, pk)
     name = str(face.person)
     try:
@@ -134,36 +123,36 @@ def face_reject(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Noted: this is not {name}. It will not be suggested again.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return _back(request, "/faces/")
+    return redirect_back(request, reverse("faces:home"))
 
 
 @login_required
 @require_POST
-def face_assign(request: HttpRequest, pk: int) -> HttpResponse:
+def face_assign(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     face = _own_face(request, pk)
     form = AssignForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Type a name.")
-        return _back(request, "/faces/")
+        return redirect_back(request, reverse("faces:home"))
     try:
         services.face_name(face=face, name=form.cleaned_data["name"], actor=request.user)
         face.refresh_from_db()
         messages.success(request, f"Named {face.person}.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return _back(request, "/faces/")
+    return redirect_back(request, reverse("faces:home"))
 
 
 @login_required
 @require_POST
-def face_share(request: HttpRequest, pk: int) -> HttpResponse:
+def face_share(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     face = _own_face(request, pk)
     try:
         services.face_share(face=face, shared=request.POST.get("shared") == "1", actor=request.user)
         messages.success(request, "Offered to the directory." if face.shared else "No longer offered.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return _back(request, "/faces/")
+    return redirect_back(request, reverse("faces:home"))
 
 
 # --- your people ---------------------------------------------------------------------------------
@@ -198,7 +187,7 @@ def people(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-def _my_person(request: HttpRequest, pk: int) -> Person:
+def _my_person(request: AuthenticatedHttpRequest, pk: int) -> Person:
     return get_object_or_404(people_of(request.user), pk=pk)
 
 
@@ -235,13 +224,13 @@ def person(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def person_link(request: HttpRequest, pk: int) -> HttpResponse:
+def person_link(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Link one of your people to the directory person they are (checked against the threshold)."""
     item = _my_person(request, pk)
     raw = request.POST.get("directory_person", "")
     target = None
     if raw:
-        target = get_object_or_404(Person.objects.directory().filter(hidden=False, merged_into__isnull=True), pk=raw)  # type: ignore[attr-defined]
+        target = get_object_or_404(Person.objects.directory().filter(hidden=False, merged_into__isnull=True), pk=raw)
     try:
         services.person_link(person=item, directory_person=target, actor=request.user)
         messages.success(request, f"Linked to {target}." if target else "Unlinked.")
@@ -252,7 +241,7 @@ def person_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def person_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = _my_person(request, pk)
     counts = services.person_delete(person=item, actor=request.user)
     messages.success(request, f"Deleted {item.name}; {counts['unlinked']} face(s) are unknown again.")
@@ -261,7 +250,7 @@ def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def event_undo(request: HttpRequest, pk: int) -> HttpResponse:
+def event_undo(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Undo one of your own changes (naming, "not this person", rename, merge)."""
     event = get_object_or_404(PeopleEvent, pk=pk, owner=request.user)
     try:
@@ -269,7 +258,7 @@ def event_undo(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Undone: {event.get_action_display().lower()}.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return _back(request, "/faces/people/")
+    return redirect_back(request, reverse("faces:people"))
 
 
 @login_required
@@ -328,14 +317,8 @@ def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-def verification(request: HttpRequest, pk: int) -> HttpResponse:
+def verification(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         Verification.objects.select_related("upload_a", "upload_b", "person"), pk=pk, owner=request.user
     )
     return render(request, "faces/verification.html", {"v": item})
-
-
-@login_required
-def verification_status(request: HttpRequest, pk: int) -> JsonResponse:
-    item = get_object_or_404(Verification, pk=pk, owner=request.user)
-    return JsonResponse({"status": item.status, "finished": item.is_finished, "error": item.error})

@@ -52,7 +52,7 @@ class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
             return Photo.objects.none()
         return services.user_photos(self.request.user)
 
-    def get_throttles(self):  # type: ignore[no-untyped-def]
+    def get_throttles(self):
         return [*super().get_throttles(), UploadThrottle()] if self.action == "create" else super().get_throttles()
 
     @extend_schema(

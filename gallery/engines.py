@@ -13,7 +13,7 @@ from ml.style.gatys_params import DEFAULT_NETWORK, NETWORKS
 
 
 @functools.cache
-def device():  # type: ignore[no-untyped-def]
+def device():
     return pick_device()
 
 
@@ -56,21 +56,21 @@ def gatys_throughput(network: str) -> dict[str, Any] | None:
 
 
 @functools.cache
-def presets():  # type: ignore[no-untyped-def]
+def presets():
     from ml.style.presets import PresetStylizer
 
     return PresetStylizer(device=device())
 
 
 @functools.cache
-def arbitrary():  # type: ignore[no-untyped-def]
+def arbitrary():
     from ml.style.arbitrary import ArbitraryStylizer
 
     return ArbitraryStylizer(device="cuda" if device().type == "cuda" else None)
 
 
 @functools.cache
-def gatys_network(name: str, pooling: str = "max"):  # type: ignore[no-untyped-def]
+def gatys_network(name: str, pooling: str = "max"):
     """A Gatys loss network, loaded once per worker. MobileNet-v2 always has its real weights.
 
     VGG19: real ImageNet weights, or MissingWeightsError naming the file to fetch.
@@ -125,7 +125,7 @@ def gatys_networks(*, staff: bool) -> list[dict[str, Any]]:
 
 
 @functools.cache
-def fast_model(name: str):  # type: ignore[no-untyped-def]
+def fast_model(name: str):
     """A trained style's network, read through media storage (the worker may share no disk with
     the web tier). Cached by storage name: checkpoint names are random and never rewritten."""
     import io

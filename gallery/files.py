@@ -112,7 +112,7 @@ def lab_cell(request: Request, pk: int, index: int) -> HttpResponseBase:
     if not 0 <= index < len(lab.cells) or not lab.cells[index].get("image"):
         raise Http404("Not rendered yet.")
     # Cell names live in JSON; a FieldFile over the lab's file field lets serve() treat them alike.
-    return serve(FieldFile(lab, lab._meta.get_field("sheet"), lab.cells[index]["image"]))  # type: ignore[arg-type]
+    return serve(FieldFile(lab, lab._meta.get_field("sheet"), lab.cells[index]["image"]))
 
 
 @BINARY

@@ -117,12 +117,14 @@ def unknown_faces_group(*, owner_id: int, face_ids: list[int], embedder: str) ->
         id__in=face_ids, owner_id=owner_id, person__isnull=True, embedding__isnull=False, suggestion__isnull=True
     ).order_by("id")
     for face in faces:
+        if face.embedding is None:  # (the filter excludes these; this tells the type checker)
+            continue
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT id, suggestion_id, {cast(dim)} <=> %s::vector({dim}) AS d FROM faces_face "  # noqa: S608
                 "WHERE owner_id = %s AND embedder = %s AND person_id IS NULL AND embedding IS NOT NULL "
                 "AND photo_id IS NOT NULL AND photo_id <> %s ORDER BY d LIMIT 50",
-                [vector_literal(face.embedding), owner_id, embedder, face.photo_id or 0],  # type: ignore[arg-type]
+                [vector_literal(face.embedding), owner_id, embedder, face.photo_id or 0],
             )
             near = [(i, s, float(d)) for i, s, d in cursor.fetchall() if d <= eps]
         grouped = [s for _, s, _ in near if s is not None]

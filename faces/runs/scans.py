@@ -17,7 +17,7 @@ from faces import conf
 from faces.detection import Detection, detect_and_embed, detect_and_embed_many, store_detections
 from faces.errors import RecognitionOff
 from faces.identify import FaceQuery, identify, threshold_for
-from faces.models import Assignment, Face, FaceScan, FaceSettings, Upload, UploadPurpose
+from faces.models import Assignment, Face, FaceScan, FaceSettings, UploadPurpose
 from faces.references import face_enroll
 from faces.runs.clusters import unknown_faces_group
 from nstsite import jobs
@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 
 
 def _open_source(scan: FaceScan) -> Image.Image:
-    return open_stored_image(scan.photo.image if scan.photo_id else scan.upload.image)  # type: ignore[union-attr]
+    source = scan.photo or scan.upload  # exactly one is set
+    if source is None:
+        raise ValueError(f"scan {scan.pk} has neither a photo nor an upload")
+    return open_stored_image(source.image)
 
 
 def identify_source_faces(scan: FaceScan, faces: list[Face]) -> float:
@@ -60,9 +63,9 @@ def identify_source_faces(scan: FaceScan, faces: list[Face]) -> float:
 
 def enroll_source_faces(scan: FaceScan, faces: list[Face]) -> str:
     """An enrollment photo: one face is the person; several must be chosen by staff."""
-    upload: Upload = scan.upload  # type: ignore[assignment]
-    person = upload.person
-    if person is None:
+    upload = scan.upload
+    person = upload.person if upload is not None else None
+    if upload is None or person is None:
         return "This photo belongs to no one any more."
     if not faces:
         return "No face was found in this photo."
@@ -150,7 +153,7 @@ def face_scans_process(scan_ids: list[int]) -> dict[int, Exception]:
 
 def _recognition_turned_off(scan: FaceScan) -> bool:
     """Cancel a user's scan if they turned face recognition off after it was queued: compute nothing."""
-    enrollment = scan.upload_id is not None and scan.upload.purpose == UploadPurpose.ENROLL  # type: ignore[union-attr]
+    enrollment = scan.upload is not None and scan.upload.purpose == UploadPurpose.ENROLL
     if enrollment or FaceSettings.recognition_on(scan.owner_id):
         return False
     FaceScan.objects.filter(pk=scan.pk, status=TaskStatus.RUNNING).update(
@@ -163,7 +166,7 @@ def _finish_scan(scan: FaceScan, image: Image.Image, detections: list[Detection]
     with transaction.atomic():
         faces = store_detections(scan, image, detections)
         notice, threshold = "", None
-        if scan.upload_id and scan.upload.purpose == UploadPurpose.ENROLL:  # type: ignore[union-attr]
+        if scan.upload is not None and scan.upload.purpose == UploadPurpose.ENROLL:
             notice = enroll_source_faces(scan, faces)
         else:
             threshold = identify_source_faces(scan, faces)

@@ -22,10 +22,12 @@ from faces.selectors import pair_counts
 from nstsite.models import TaskStatus
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
     pass
 
 
-def calibration_create(*, actor, embedder: str | None = None, target_far: float | None = None) -> Calibration:  # type: ignore[no-untyped-def]
+def calibration_create(*, actor: User, embedder: str | None = None, target_far: float | None = None) -> Calibration:
     """Queue a calibration; refused at once (ValidationError with the reason) when the directory
     has too few reference pairs to estimate ``target_far``."""
     embedder = embedder or conf.embedder_name()
@@ -39,7 +41,7 @@ def calibration_create(*, actor, embedder: str | None = None, target_far: float 
 
 
 @transaction.atomic
-def calibration_apply(*, calibration: Calibration, actor) -> Calibration:  # type: ignore[no-untyped-def]
+def calibration_apply(*, calibration: Calibration, actor: User) -> Calibration:
     """Staff confirmed the proposal: it becomes the threshold in force (unless an override wins),
     and every owner's unconfirmed faces are named again under it in the background."""
     calibration = Calibration.objects.select_for_update().get(pk=calibration.pk)
@@ -51,7 +53,7 @@ def calibration_apply(*, calibration: Calibration, actor) -> Calibration:  # typ
     return calibration
 
 
-def threshold_override_set(*, embedder: str, threshold: float | None, actor) -> None:  # type: ignore[no-untyped-def]
+def threshold_override_set(*, embedder: str, threshold: float | None, actor: User) -> None:
     """Set (or with None, remove) the manual threshold of ``embedder``."""
     if threshold is None:
         ThresholdOverride.objects.filter(embedder=embedder).delete()

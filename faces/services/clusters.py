@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     pass
 
 
-def clustering_create(*, actor, owner=None, eps: float | None = None, min_faces: int | None = None) -> Clustering:  # type: ignore[no-untyped-def]
+def clustering_create(
+    *, actor: User, owner: User | None = None, eps: float | None = None, min_faces: int | None = None
+) -> Clustering:
     """Regroup ``owner``'s unknown faces (``owner`` None: the directory's, staff only)."""
     embedder = conf.embedder_name()
     eps = eps or conf.cluster_eps() or threshold_for(embedder).value
@@ -40,7 +42,7 @@ def clustering_create(*, actor, owner=None, eps: float | None = None, min_faces:
 
 
 @transaction.atomic
-def suggestion_name(*, suggestion: Suggestion, actor, name: str = "", person: Person | None = None) -> Person:  # type: ignore[no-untyped-def]
+def suggestion_name(*, suggestion: Suggestion, actor: User, name: str = "", person: Person | None = None) -> Person:
     """Name a group of unknown faces: a new person (``name``) or an existing ``person`` — of the
     group's owner (a user's group names their people; a directory group enrolls directory people).
 
@@ -72,7 +74,7 @@ def suggestion_name(*, suggestion: Suggestion, actor, name: str = "", person: Pe
 
 
 @transaction.atomic
-def suggestion_dismiss(*, suggestion: Suggestion, actor) -> Suggestion:  # type: ignore[no-untyped-def]
+def suggestion_dismiss(*, suggestion: Suggestion, actor: User) -> Suggestion:
     if suggestion.status != SuggestionStatus.OPEN:
         raise ValidationError("This suggestion was already decided.")
     suggestion.status, suggestion.decided = SuggestionStatus.DISMISSED, timezone.now()
@@ -81,11 +83,12 @@ def suggestion_dismiss(*, suggestion: Suggestion, actor) -> Suggestion:  # type:
 
 
 @transaction.atomic
-def suggestion_merge(*, suggestion: Suggestion, actor):  # type: ignore[no-untyped-def]
+def suggestion_merge(*, suggestion: Suggestion, actor: User) -> PeopleEvent:
     """Accept a merge suggestion: person_b goes into person_a (undo from the audit log)."""
-    if suggestion.kind != SuggestionKind.MERGE or suggestion.status != SuggestionStatus.OPEN:
+    a, b = suggestion.person_a, suggestion.person_b
+    if suggestion.kind != SuggestionKind.MERGE or suggestion.status != SuggestionStatus.OPEN or a is None or b is None:
         raise ValidationError("This suggestion is not an open merge.")
-    event = person_merge(source=suggestion.person_b, target=suggestion.person_a, actor=actor)  # type: ignore[arg-type]
+    event = person_merge(source=b, target=a, actor=actor)
     Suggestion.objects.filter(pk=suggestion.pk).update(status=SuggestionStatus.ACCEPTED, decided=timezone.now())
     return event
 

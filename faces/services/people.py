@@ -55,13 +55,13 @@ if TYPE_CHECKING:
 
 def log_event(
     action: str,
-    actor,
+    actor: User,
     person: Person | None,
     other: Person | None = None,
     *,
     owner_id: int | None = -1,
     **details: object,
-) -> PeopleEvent:  # type: ignore[no-untyped-def]
+) -> PeopleEvent:
     """Log an edit; ``owner_id`` defaults to the person's owner (None: a directory event)."""
     if owner_id == -1:
         owner_id = person.owner_id if person is not None else None
@@ -86,7 +86,7 @@ def reidentify_for_person(person: Person, embedder: str | None = None, reason: s
 
 
 @transaction.atomic
-def person_create(*, name: str, actor, notes: str = "", owner=None) -> Person:  # type: ignore[no-untyped-def]
+def person_create(*, name: str, actor: User, notes: str = "", owner: User | None = None) -> Person:
     """A directory entry (``owner`` None, staff only) or one of ``owner``'s people."""
     name = name.strip()
     if not name:
@@ -98,7 +98,7 @@ def person_create(*, name: str, actor, notes: str = "", owner=None) -> Person:  
     return person
 
 
-def person_enroll(*, person: Person, files: Iterable[UploadedFile], actor) -> tuple[list[FaceScan], list[str]]:  # type: ignore[no-untyped-def]
+def person_enroll(*, person: Person, files: Iterable[UploadedFile], actor: User) -> tuple[list[FaceScan], list[str]]:
     """Store enrollment photos of directory ``person`` and queue a scan of each; returns (scans, errors)."""
     if not person.in_directory:
         raise ValidationError("Only directory people are enrolled from photos; name your people on your photos.")
@@ -147,7 +147,7 @@ def enrollment_import(*, person_name: str, data: bytes, file_name: str, actor: U
 
 
 @transaction.atomic
-def enroll_choose(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
+def enroll_choose(*, face: Face, actor: User) -> Face:
     """Staff picked which face of a multi-face enrollment photo is the person; the others go."""
     upload = face.upload
     if upload is None or upload.purpose != UploadPurpose.ENROLL or upload.person is None:
@@ -161,8 +161,8 @@ def enroll_choose(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
 
 @transaction.atomic
 def person_update(
-    *, person: Person, actor, name: str | None = None, notes: str | None = None, hidden: bool | None = None
-) -> Person:  # type: ignore[no-untyped-def]
+    *, person: Person, actor: User, name: str | None = None, notes: str | None = None, hidden: bool | None = None
+) -> Person:
     if name is not None and name.strip() and name.strip() != person.name:
         old = person.name
         person.name = name.strip()[:200]
@@ -181,7 +181,7 @@ def person_update(
 
 
 @transaction.atomic
-def person_merge(*, source: Person, target: Person, actor) -> PeopleEvent:  # type: ignore[no-untyped-def]
+def person_merge(*, source: Person, target: Person, actor: User) -> PeopleEvent:
     """Merge ``source`` into ``target``; undo with :func:`event_undo` on the returned event."""
     source = Person.objects.select_for_update().get(pk=source.pk)
     target = Person.objects.select_for_update().get(pk=target.pk)
@@ -220,7 +220,7 @@ def person_merge(*, source: Person, target: Person, actor) -> PeopleEvent:  # ty
 
 
 @transaction.atomic
-def event_undo(*, event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-untyped-def]
+def event_undo(*, event: PeopleEvent, actor: User) -> PeopleEvent:
     """Undo a merge (the moved faces and photos go back, the source person returns), a rename, a
     naming (the face gets its previous name back) or a "not this person" (the rejection goes)."""
     event = PeopleEvent.objects.select_for_update().get(pk=event.pk)
@@ -262,7 +262,7 @@ def event_undo(*, event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-
 
 
 @transaction.atomic
-def person_delete(*, person: Person, actor) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def person_delete(*, person: Person, actor: User) -> dict[str, int]:
     """Delete ``person`` and the people merged into them.
 
     Faces on users' photos are *unlinked* (they become unknown, and stay); the directory's
@@ -294,7 +294,7 @@ def person_delete(*, person: Person, actor) -> dict[str, int]:  # type: ignore[n
     return counts
 
 
-def people_delete(*, people: Iterable[Person], actor) -> int:  # type: ignore[no-untyped-def]
+def people_delete(*, people: Iterable[Person], actor: User) -> int:
     count = 0
     for person in list(people):
         if Person.objects.filter(pk=person.pk).exists():  # may have gone with a merged-into target
@@ -319,7 +319,7 @@ def _face_state(face: Face) -> dict[str, object]:
 
 
 @transaction.atomic
-def face_confirm(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
+def face_confirm(*, face: Face, actor: User) -> Face:
     """The owner says the name is right: the face becomes a reference for the owner's photos."""
     if face.person is None:
         raise ValidationError("There is no name to confirm on this face.")
@@ -334,7 +334,7 @@ def face_confirm(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
 
 
 @transaction.atomic
-def face_assign(*, face: Face, person: Person, actor) -> Face:  # type: ignore[no-untyped-def]
+def face_assign(*, face: Face, person: Person, actor: User) -> Face:
     """Name ``face`` as ``person`` (one of the owner's people or a directory entry): confirmed,
     kept by later automatic runs, and a reference for the owner's photos only."""
     _check_assignable(person, face)
@@ -362,7 +362,7 @@ def face_assign(*, face: Face, person: Person, actor) -> Face:  # type: ignore[n
 
 
 @transaction.atomic
-def face_name(*, face: Face, name: str, actor) -> Face:  # type: ignore[no-untyped-def]
+def face_name(*, face: Face, name: str, actor: User) -> Face:
     """ "Who is this?" with a typed name: the owner's person of that name, else a visible directory
     entry of that name, else a new person of the owner's — one tap, no staff needed."""
     name = name.strip()
@@ -376,7 +376,7 @@ def face_name(*, face: Face, name: str, actor) -> Face:  # type: ignore[no-untyp
 
 
 @transaction.atomic
-def face_reject(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
+def face_reject(*, face: Face, actor: User) -> Face:
     """ "Not this person": remembered for this face (the owner's word, nobody else's), then the
     next candidate is looked for (SQL only)."""
     person = face.person
@@ -391,7 +391,7 @@ def face_reject(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
     return face
 
 
-def _face_event_undo(event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-untyped-def]
+def _face_event_undo(event: PeopleEvent, actor: User) -> PeopleEvent:
     """Put a face back as it was before a naming, confirmation or rejection."""
     face = Face.objects.filter(pk=event.details.get("face")).first()
     if face is None:
@@ -412,7 +412,7 @@ def _face_event_undo(event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[
             others.update(person=None, assignment=Assignment.NONE, distance=None, updated=timezone.now())
     face.person_id = person_id
     face.assignment = str(before.get("assignment") or "") if person_id is not None else Assignment.NONE
-    face.distance = before.get("distance") if person_id is not None else None  # type: ignore[assignment]
+    face.distance = before.get("distance") if person_id is not None else None
     face.assigned_by = actor
     face.save(update_fields=["person", "assignment", "distance", "assigned_by", "updated"])
     return log_event(EventAction.UNDO, actor, face.person, owner_id=event.owner_id, face=face.pk, undoes=event.pk)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -34,8 +35,8 @@ class Command(BaseCommand):
         parser.add_argument("--largest", action="store_true", help="when a photo has several faces, take the largest")
         parser.add_argument("--limit", type=int, default=0, help="at most this many photos per person")
 
-    def handle(self, *args: object, **options: object) -> None:
-        root: Path = options["directory"]  # type: ignore[assignment]
+    def handle(self, *args: Any, **options: Any) -> None:
+        root: Path = options["directory"]
         if not root.is_dir():
             raise CommandError(f"{root} is not a directory")
         users = get_user_model().objects
@@ -53,7 +54,7 @@ class Command(BaseCommand):
             photos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
             if not photos:
                 skipped.append((folder.name + "/", "no photos"))
-            limit = int(options["limit"] or 0)  # type: ignore[call-overload]
+            limit = int(options["limit"] or 0)
             work.extend((folder, p) for p in (photos[:limit] if limit else photos))
         embedder = conf.embedder_name()
         enrolled: Counter[str] = Counter()
