@@ -40,6 +40,7 @@ from faces.models import (
     Upload,
 )
 from faces.selectors import directory_people
+from faces.views import suggestion_decision
 from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.errors import staff_member_required  # our log-in and 403 pages, not the admin's
 
@@ -242,23 +243,11 @@ def suggestions(request: AuthenticatedHttpRequest) -> HttpResponse:
 def suggestion_decide(request: AuthenticatedHttpRequest, pk: int, decision: str) -> HttpResponse:
     """Name a directory group of unknown faces (a new person), merge two directory people, or dismiss."""
     item = get_object_or_404(Suggestion, pk=pk, owner__isnull=True, status=SuggestionStatus.OPEN)
-    form = NameSuggestionForm(request.POST)
-    if decision == "name" and not form.is_valid():
-        messages.error(request, "Type a name.")
-        return redirect("faces:suggestions")
-    name = form.cleaned_data["name"] if decision == "name" else ""
-    try:
-        done = services.suggestion_decide(suggestion=item, decision=decision, name=name, actor=request.user)
-    except ValidationError as exc:
-        _errors(request, exc)
-        return redirect("faces:suggestions")
-    if decision == "name":
-        messages.success(request, f"Created {done} from {item.size} faces.")
-    elif decision == "merge":
-        messages.success(request, f"Merged {item.person_b} into {item.person_a} (undo in the history).")
-    else:
-        messages.success(request, "Dismissed.")
-    return redirect("faces:suggestions")
+    return suggestion_decision(request, item, decision, back="faces:suggestions", said={
+        "name": "Created {done} from {suggestion.size} faces.",
+        "merge": "Merged {suggestion.person_b} into {suggestion.person_a} (undo in the history).",
+        "dismiss": "Dismissed.",
+    })  # fmt: skip
 
 
 @staff_member_required

@@ -261,28 +261,37 @@ def event_undo(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return redirect_back(request, reverse("faces:people"))
 
 
+def suggestion_decision(
+    request: AuthenticatedHttpRequest, suggestion: Suggestion, decision: str, *, back: str, said: dict[str, str]
+) -> HttpResponse:
+    """Apply a page's decision on ``suggestion`` (``faces.services.suggestion_decide``) and go ``back``.
+
+    ``said`` words each outcome for the page; ``{done}`` stands for what the decision made.
+    """
+    form = NameSuggestionForm(request.POST)
+    if decision == "name" and not form.is_valid():
+        messages.error(request, "Type a name.")
+        return redirect(back)
+    name = form.cleaned_data["name"] if decision == "name" else ""
+    try:
+        done = services.suggestion_decide(suggestion=suggestion, decision=decision, name=name, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(back)
+    messages.success(request, said[decision].format(done=done, suggestion=suggestion))
+    return redirect(back)
+
+
 @login_required
 @require_POST
 def group_decide(request: AuthenticatedHttpRequest, pk: int, decision: str) -> HttpResponse:
     """Name (or dismiss) one of your groups of unknown faces; merge two of your people."""
     item = get_object_or_404(Suggestion, pk=pk, owner=request.user, status=SuggestionStatus.OPEN)
-    form = NameSuggestionForm(request.POST)
-    if decision == "name" and not form.is_valid():
-        messages.error(request, "Type a name.")
-        return redirect("faces:people")
-    name = form.cleaned_data["name"] if decision == "name" else ""
-    try:
-        done = services.suggestion_decide(suggestion=item, decision=decision, name=name, actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("faces:people")
-    if decision == "name":
-        messages.success(request, f"Named {done}.")
-    elif decision == "merge":
-        messages.success(request, f"Merged {item.person_b} into {item.person_a}.")
-    else:
-        messages.success(request, "Dismissed: these faces will not be suggested again.")
-    return redirect("faces:people")
+    return suggestion_decision(request, item, decision, back="faces:people", said={
+        "name": "Named {done}.",
+        "merge": "Merged {suggestion.person_b} into {suggestion.person_a}.",
+        "dismiss": "Dismissed: these faces will not be suggested again.",
+    })  # fmt: skip
 
 
 @login_required

@@ -29,8 +29,6 @@ from ml.faces.dlib_resnet import (
     parse_dlib_net,
 )
 
-dlib = pytest.importorskip("dlib")
-
 ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 1e-3  # max abs difference allowed per descriptor component (observed: ~1e-6)
 PEOPLE = [
@@ -51,12 +49,18 @@ def net() -> DlibResNet:
 
 
 @pytest.fixture(scope="module")
-def facerec() -> Any:
+def dlib() -> Any:
+    """dlib itself, for the tests that compare with it (the file-format tests below run without it)."""
+    return pytest.importorskip("dlib")
+
+
+@pytest.fixture(scope="module")
+def facerec(dlib: Any) -> Any:
     return dlib.face_recognition_model_v1(str(default_model_path()))
 
 
 @pytest.fixture(scope="module")
-def chips(testdata: Path) -> list[tuple[str, np.ndarray]]:
+def chips(testdata: Path, dlib: Any) -> list[tuple[str, np.ndarray]]:
     """(person, 150x150x3 uint8 RGB chip) for the largest face in up to two photos of each person in PEOPLE."""
     detector = dlib.get_frontal_face_detector()
     predictor = dlib.shape_predictor(str(default_model_path().with_name("shape_predictor_5_face_landmarks.dat")))
