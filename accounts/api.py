@@ -31,10 +31,10 @@ class TokenView(APIView):
 
     throttle_scope = "token"
 
-    def get_permissions(self):  # type: ignore[no-untyped-def]
+    def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
 
-    def get_throttles(self):  # type: ignore[no-untyped-def]
+    def get_throttles(self):
         # Stricter than the default rates: this endpoint is where passwords get guessed.
         return [TokenThrottle()] if self.request.method == "POST" else super().get_throttles()
 

@@ -30,7 +30,7 @@ class ProfileForm(forms.ModelForm):
 class LoginForm(AuthenticationForm):
     """Django's log-in form with a lockout per username and per address (``accounts.lockout``)."""
 
-    def clean(self):  # type: ignore[no-untyped-def]
+    def clean(self):
         username = self.cleaned_data.get("username") or ""
         if self.request is not None:
             try:

@@ -8,14 +8,14 @@
 enrolled faces (``--directory`` rows); each query is one owner's new photo, and its truth is the
 exact top-10 over the directory and *that owner's* faces. Three SQL strategies run interleaved
 per query (same machine load for each): the production ``UNION ALL`` (directory HNSW partial
-index + the owner's rows exactly, ``faces.services.identify.nearest_sql``), one HNSW index over
+index + the owner's rows exactly, ``faces.identify.nearest_sql``), one HNSW index over
 every reference with the owner filter applied after the scan (what pgvector 0.6 does to a
 ``WHERE`` it cannot push into the graph), and that index with an over-fetched candidate list.
 
 Loads N random unit vectors (dim 128, like dlib) into a table shaped like ``faces_face`` (the
 embedding in an unconstrained ``vector`` column, an ``embedder`` and an ``assignment`` column),
 builds the same partial HNSW index over ``embedding::vector(128)`` that migration 0002 creates
-(m=16, ef_construction=64), and runs the production query from ``faces.services.identify``
+(m=16, ef_construction=64), and runs the production query from ``faces.identify``
 (``ORDER BY embedding::vector(128) <=> q LIMIT k`` with the same predicate). Exact top-k comes
 from numpy on the same vectors. Uniform random vectors in 128-d are the hardest case for a graph
 index (no structure, every point nearly orthogonal): real face embeddings cluster by person.
@@ -188,7 +188,7 @@ def owners_main(args: argparse.Namespace) -> None:
     """Identification of one owner's photo: directory + that owner's references (see the module doc)."""
     from django.db import connection
 
-    from faces.services.identify import nearest_sql
+    from faces.identify import nearest_sql
     from faces.vector_index import HNSW_EF_CONSTRUCTION, HNSW_M, cast, create_index_sql
 
     dim, k, n_owned, n_dir = args.dim, 10, args.sizes[-1], args.directory

@@ -56,9 +56,9 @@ def main() -> int:
     from faces import engines
     from faces.models import Face, FaceScan
     from faces.services import face_scan_create
-    from gallery.imaging import encode, read_upload
     from gallery.models import Photo
     from ml.faces.detect import FaceDetector
+    from nstsite.uploads import encode, read_upload
     from nstsite.worker import WarmWorker
 
     queue = django_rq.get_queue("faces")

@@ -9,10 +9,11 @@ owner shared them. Embeddings never leave the server.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
+from typing import Any
+
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.http import FileResponse
+from django.http import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -22,6 +23,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from faces import services
@@ -36,6 +39,7 @@ from faces.models import (
     UploadPurpose,
     Verification,
 )
+from faces.selectors import active_people, directory_people, people_of, user_uploads
 from faces.serializers import (
     AssignSerializer,
     DirectoryFaceSerializer,
@@ -56,17 +60,11 @@ from faces.serializers import (
     VerificationSerializer,
     VerifyRequestSerializer,
 )
-from faces.services.people import active_people, directory_people
-from faces.services.uploads import scan_delete, upload_delete, uploads_guard, user_uploads, verification_delete
-from gallery.imaging import UploadError
+from faces.services.uploads import scan_delete, upload_delete, verification_delete
 from gallery.models import Photo
 from nstsite.auth import api_user
+from nstsite.files import serve
 from nstsite.rest import UploadThrottle
-
-
-def _django_errors(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError({"non_field_errors": exc.messages})
-
 
 SCAN_EXAMPLE = {
     "id": 12,
@@ -96,7 +94,7 @@ class IdentifyView(APIView):
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    def get_throttles(self):  # type: ignore[no-untyped-def]
+    def get_throttles(self) -> list[BaseThrottle]:
         return [*super().get_throttles(), UploadThrottle()]
 
     @extend_schema(
@@ -113,26 +111,16 @@ class IdentifyView(APIView):
     def post(self, request: Request) -> Response:
         data = IdentifyRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with uploads_guard() as stored:
-            if "photo" in data.validated_data:
-                photo = Photo.objects.filter(pk=data.validated_data["photo"], owner=api_user(request)).first()
-                if photo is None:
-                    raise NotFound("No such photo.")
-                try:
-                    scan = services.face_scan_create(photo=photo)
-                except services.RecognitionOff as exc:
-                    raise ValidationError({"non_field_errors": [exc.user_message]}) from exc
-            else:
-                if not services.recognition_enabled(user=api_user(request)):
-                    raise ValidationError({"non_field_errors": [services.RecognitionOff.user_message]})
-                try:
-                    upload = services.upload_create(
-                        owner=request.user, file=data.validated_data["image"], purpose=UploadPurpose.IDENTIFY
-                    )
-                except UploadError as exc:
-                    raise ValidationError({"image": [str(exc)]}) from exc
-                stored.append(upload)
-                scan = services.face_scan_create(upload=upload)
+        user = api_user(request)
+        photo = None
+        if "photo" in data.validated_data:
+            photo = Photo.objects.filter(pk=data.validated_data["photo"], owner=user).first()
+            if photo is None:
+                raise NotFound("No such photo.")
+        try:
+            scan = services.identification_create(owner=user, image=data.validated_data.get("image"), photo=photo)
+        except services.RecognitionOff as exc:
+            raise ValidationError({"non_field_errors": [exc.user_message]}) from exc
         body = ScanSerializer(scan, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
@@ -150,7 +138,7 @@ class ScanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
         return FaceScan.objects.filter(owner=api_user(self.request)).order_by("-created", "-id")
 
     @extend_schema(examples=[OpenApiExample("Finished", value=SCAN_EXAMPLE, response_only=True)])
-    def retrieve(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().retrieve(request, *args, **kwargs)
 
     def perform_destroy(self, instance: FaceScan) -> None:
@@ -162,7 +150,7 @@ class VerifyView(APIView):
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    def get_throttles(self):  # type: ignore[no-untyped-def]
+    def get_throttles(self) -> list[BaseThrottle]:
         return [*super().get_throttles(), UploadThrottle()]
 
     @extend_schema(
@@ -183,28 +171,26 @@ class VerifyView(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         user = api_user(request)
-        sides: dict[str, object] = {}
-        with uploads_guard() as stored:  # a refused second image leaves no file of the first behind
-            for side in ("a", "b"):
-                if f"photo_{side}" in v:
-                    photo = Photo.objects.filter(pk=v[f"photo_{side}"], owner=user).first()
-                    if photo is None:
-                        raise NotFound("No such photo.")
-                    sides[f"photo_{side}"] = photo
-                elif f"image_{side}" in v:
-                    try:
-                        upload = services.upload_create(
-                            owner=user, file=v[f"image_{side}"], purpose=UploadPurpose.IDENTIFY
-                        )
-                        stored.append(upload)
-                        sides[f"upload_{side}"] = upload
-                    except UploadError as exc:
-                        raise ValidationError({f"image_{side}": [str(exc)]}) from exc
-            if "person" in v:
-                if not user.is_staff:
-                    raise NotFound("No such person.")
-                sides["person"] = get_object_or_404(directory_people(), pk=v["person"])
-            verification = services.verification_create(owner=user, **sides)  # type: ignore[arg-type]
+        photos: dict[str, Photo] = {}
+        for side in ("photo_a", "photo_b"):
+            if side in v:
+                photo = Photo.objects.filter(pk=v[side], owner=user).first()
+                if photo is None:
+                    raise NotFound("No such photo.")
+                photos[side] = photo
+        person = None
+        if "person" in v:
+            if not user.is_staff:
+                raise NotFound("No such person.")
+            person = get_object_or_404(directory_people(), pk=v["person"])
+        verification = services.verification_request(
+            owner=user,
+            image_a=v.get("image_a"),
+            photo_a=photos.get("photo_a"),
+            image_b=v.get("image_b"),
+            photo_b=photos.get("photo_b"),
+            person=person,
+        )
         body = VerificationSerializer(verification, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
@@ -241,7 +227,7 @@ class UploadViewSet(
 
 def _visible_person(request: Request, pk: int) -> Person:
     """A person the caller may name a face as; 404 with no name otherwise (no enumeration)."""
-    person = active_people().visible_to(api_user(request)).filter(pk=pk).first()  # type: ignore[attr-defined]
+    person = active_people().visible_to(api_user(request)).filter(pk=pk).first()
     if person is None:
         raise NotFound("No such person.")
     return person
@@ -272,20 +258,14 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str) -> Response:
         face = self.get_object()
-        try:
-            services.face_confirm(face=face, actor=request.user)
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        services.face_confirm(face=face, actor=api_user(request))
         return self._respond(face)
 
     @extend_schema(request=None, responses=FaceSerializer, description="Not this person: remembered for good.")
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         face = self.get_object()
-        try:
-            services.face_reject(face=face, actor=request.user)
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        services.face_reject(face=face, actor=api_user(request))
         return self._respond(face)
 
     @extend_schema(
@@ -299,14 +279,11 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         face = self.get_object()
         data = AssignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            if "person" in data.validated_data:
-                person = _visible_person(request, data.validated_data["person"])
-                services.face_assign(face=face, person=person, actor=request.user)
-            else:
-                services.face_name(face=face, name=data.validated_data["name"], actor=request.user)
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        if "person" in data.validated_data:
+            person = _visible_person(request, data.validated_data["person"])
+            services.face_assign(face=face, person=person, actor=api_user(request))
+        else:
+            services.face_name(face=face, name=data.validated_data["name"], actor=api_user(request))
         return self._respond(face)
 
     @extend_schema(request=ShareSerializer, responses=FaceSerializer,
@@ -316,18 +293,13 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         face = self.get_object()
         data = ShareSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            services.face_share(face=face, shared=data.validated_data["shared"], actor=request.user)
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        services.face_share(face=face, shared=data.validated_data["shared"], actor=api_user(request))
         return self._respond(face)
 
     @extend_schema(responses={(200, "image/jpeg"): OpenApiResponse(description="The face crop (JPEG)")})
     @action(detail=True, methods=["get"])
-    def crop(self, request: Request, pk: str) -> FileResponse:
-        from faces.views import _serve
-
-        return _serve(self.get_object().crop)
+    def crop(self, request: Request, pk: str) -> HttpResponseBase:
+        return serve(self.get_object().crop)
 
 
 class MyPeopleViewSet(
@@ -346,30 +318,32 @@ class MyPeopleViewSet(
 
     def get_queryset(self) -> QuerySet[Person]:
         user = api_user(self.request)
-        own = services.people_of(user)
+        own = people_of(user)
         if self.action in ("retrieve", "photos", "faces"):
-            return active_people().visible_to(user).select_related("cover", "directory_person")  # type: ignore[attr-defined]
+            return active_people().visible_to(user).select_related("cover", "directory_person")
         return own
 
-    def list(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = api_user(request)
-        own = services.people_of(user)
+        own = people_of(user)
         if request.query_params.get("hidden") != "1":
             own = own.filter(hidden=False)
         directory = list(directory_people().filter(hidden=False).order_by("name", "id"))
         people = sorted([*own, *directory], key=lambda p: (p.owner_id is None, p.name.lower(), p.pk))
-        page = self.paginate_queryset(people)  # type: ignore[arg-type]
+        page = self.paginate_queryset(people)
         return self.get_paginated_response(MyPersonSerializer(page, many=True, context={"request": request}).data)
 
-    def perform_update(self, serializer: MyPersonSerializer) -> None:  # type: ignore[override]
+    def perform_update(self, serializer: BaseSerializer[Person]) -> None:
         data = serializer.validated_data
+        person = serializer.instance
+        if not isinstance(person, Person):  # an update always has its object (get_object)
+            raise NotFound("No such person.")
         services.person_update(
-            person=serializer.instance, actor=self.request.user,  # type: ignore[arg-type]
-            name=data.get("name"), hidden=data.get("hidden"),
-        )  # fmt: skip
+            person=person, actor=api_user(self.request), name=data.get("name"), hidden=data.get("hidden")
+        )
 
     def perform_destroy(self, instance: Person) -> None:
-        services.person_delete(person=instance, actor=self.request.user)
+        services.person_delete(person=instance, actor=api_user(self.request))
 
     @extend_schema(request=MergeSerializer, responses=EventSerializer,
                    description="Merge this person into another of yours (`into`); undo via /people-history/.")  # fmt: skip
@@ -378,13 +352,10 @@ class MyPeopleViewSet(
         source = self.get_object()
         data = MergeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        target = services.people_of(api_user(request)).filter(pk=data.validated_data["into"]).first()
+        target = people_of(api_user(request)).filter(pk=data.validated_data["into"]).first()
         if target is None:
             raise NotFound("No such person.")
-        try:
-            event = services.person_merge(source=source, target=target, actor=request.user)
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        event = services.person_merge(source=source, target=target, actor=api_user(request))
         return Response(EventSerializer(event).data)
 
     @extend_schema(request=LinkSerializer, responses=MyPersonSerializer,
@@ -399,11 +370,8 @@ class MyPeopleViewSet(
             target = directory_people().filter(hidden=False, pk=data.validated_data["directory_person"]).first()
             if target is None:
                 raise NotFound("No such person.")
-        try:
-            services.person_link(person=person, directory_person=target, actor=request.user)
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
-        return Response(MyPersonSerializer(services.people_of(api_user(request)).get(pk=person.pk),
+        services.person_link(person=person, directory_person=target, actor=api_user(request))
+        return Response(MyPersonSerializer(people_of(api_user(request)).get(pk=person.pk),
                                            context={"request": request}).data)  # fmt: skip
 
     @extend_schema(responses=PhotoRefSerializer(many=True), description="Your photos this person is in.")
@@ -457,28 +425,33 @@ class PersonViewSet(viewsets.ModelViewSet):
             queryset = queryset.filter(hidden=False)
         return queryset
 
-    def perform_create(self, serializer: PersonSerializer) -> None:  # type: ignore[override]
+    def perform_create(self, serializer: BaseSerializer[Person]) -> None:
         data = serializer.validated_data
-        person = services.person_create(name=data["name"], notes=data.get("notes", ""), actor=self.request.user)
+        person = services.person_create(name=data["name"], notes=data.get("notes", ""), actor=api_user(self.request))
         if data.get("hidden"):
-            services.person_update(person=person, actor=self.request.user, hidden=True)
+            services.person_update(person=person, actor=api_user(self.request), hidden=True)
         serializer.instance = self.get_queryset().model.objects.annotate(face_count=Count("faces")).get(pk=person.pk)
 
-    def perform_update(self, serializer: PersonSerializer) -> None:  # type: ignore[override]
+    def perform_update(self, serializer: BaseSerializer[Person]) -> None:
         data = serializer.validated_data
         with transaction.atomic():
             # Lock the row: a DELETE racing this edit either waits for it or wins, and then the
             # edit is a 404 (an UPDATE of a vanished row would be a 500 "did not affect any rows").
-            person = Person.objects.select_for_update().filter(pk=serializer.instance.pk).first()  # type: ignore[union-attr]
+            instance = serializer.instance
+            person = (
+                Person.objects.select_for_update().filter(pk=instance.pk).first()
+                if isinstance(instance, Person)
+                else None
+            )
             if person is None:
                 raise NotFound("No such person.")
             services.person_update(
-                person=person, actor=self.request.user,
+                person=person, actor=api_user(self.request),
                 name=data.get("name"), notes=data.get("notes"), hidden=data.get("hidden"),
             )  # fmt: skip
 
     def perform_destroy(self, instance: Person) -> None:
-        services.person_delete(person=instance, actor=self.request.user)
+        services.person_delete(person=instance, actor=api_user(self.request))
 
     @extend_schema(
         request=MergeSerializer,
@@ -491,10 +464,7 @@ class PersonViewSet(viewsets.ModelViewSet):
         data = MergeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         target = get_object_or_404(directory_people(), pk=data.validated_data["into"])
-        try:
-            event = services.person_merge(source=source, target=target, actor=request.user)
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        event = services.person_merge(source=source, target=target, actor=api_user(request))
         return Response(EventSerializer(event).data)
 
     @extend_schema(
@@ -524,10 +494,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=None, responses=EventSerializer)
     @action(detail=True, methods=["post"])
     def undo(self, request: Request, pk: str) -> Response:
-        try:
-            event = services.event_undo(event=self.get_object(), actor=request.user)
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        event = services.event_undo(event=self.get_object(), actor=api_user(request))
         return Response(EventSerializer(event).data)
 
 
@@ -549,7 +516,7 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=False, methods=["post"])
     def refresh(self, request: Request) -> Response:
         owner = None if self._directory() else api_user(request)
-        run = services.clustering_create(actor=request.user, owner=owner)
+        run = services.clustering_create(actor=api_user(request), owner=owner)
         return Response({"clustering": run.pk, "status": run.status}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -559,25 +526,19 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def accept(self, request: Request, pk: str) -> Response:
         data = NameSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            person = services.suggestion_name(
-                suggestion=self.get_object(), name=data.validated_data["name"], actor=request.user
-            )
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        person = services.suggestion_name(
+            suggestion=self.get_object(), name=data.validated_data["name"], actor=api_user(request)
+        )
         return Response(MyPersonSerializer(person, context={"request": request}).data)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])
     def dismiss(self, request: Request, pk: str) -> Response:
-        services.suggestion_dismiss(suggestion=self.get_object(), actor=request.user)
+        services.suggestion_dismiss(suggestion=self.get_object(), actor=api_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=EventSerializer)
     @action(detail=True, methods=["post"])
     def merge(self, request: Request, pk: str) -> Response:
-        try:
-            event = services.suggestion_merge(suggestion=self.get_object(), actor=request.user)
-        except DjangoValidationError as exc:
-            raise _django_errors(exc) from exc
+        event = services.suggestion_merge(suggestion=self.get_object(), actor=api_user(request))
         return Response(EventSerializer(event).data)

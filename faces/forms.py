@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 
 from faces.models import Person
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -12,16 +15,16 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """Several files in one input; each is validated later by gallery.imaging (allowlist + full decode)."""
+    """Several files in one input; each is validated later by nstsite.uploads (allowlist + full decode)."""
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault(
             "widget",
             MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}),
         )
         super().__init__(*args, **kwargs)
 
-    def clean(self, data, initial=None):  # type: ignore[no-untyped-def]
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
         single = super().clean
         if isinstance(data, list | tuple):
             return [single(d, initial) for d in data]
@@ -51,9 +54,9 @@ class EnrollForm(forms.Form):
 class MergeForm(forms.Form):
     into = forms.ModelChoiceField(queryset=Person.objects.none(), label="Merge into")
 
-    def __init__(self, *args, person: Person, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, person: Person, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["into"].queryset = Person.objects.filter(  # type: ignore[attr-defined]
+        cast(forms.ModelChoiceField, self.fields["into"]).queryset = Person.objects.filter(
             merged_into__isnull=True, owner_id=person.owner_id
         ).exclude(pk=person.pk)
 
@@ -70,9 +73,9 @@ class MyPersonForm(forms.Form):
         help_text="Same person? Undo from the history.",
     )
 
-    def __init__(self, *args, user, person: Person, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, user: User, person: Person, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["merge_into"].queryset = Person.objects.filter(  # type: ignore[attr-defined]
+        cast(forms.ModelChoiceField, self.fields["merge_into"]).queryset = Person.objects.filter(
             owner=user, merged_into__isnull=True
         ).exclude(pk=person.pk)
 
@@ -88,10 +91,12 @@ class VerifyForm(forms.Form):
         queryset=Person.objects.none(), required=False, label="…or compare with a person (staff)"
     )
 
-    def __init__(self, *args, staff: bool, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, staff: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if staff:
-            self.fields["person"].queryset = Person.objects.filter(merged_into__isnull=True, owner__isnull=True)  # type: ignore[attr-defined]
+            cast(forms.ModelChoiceField, self.fields["person"]).queryset = Person.objects.filter(
+                merged_into__isnull=True, owner__isnull=True
+            )
         else:
             del self.fields["person"]
 

@@ -1,73 +1,52 @@
-"""RQ jobs of the faces app: thin functions that take a row id and call the service.
+"""RQ jobs of the faces app: thin functions that take a row id; the work is in ``faces/runs/``.
 
-Each job claims its row with a conditional update, so a job that runs twice does nothing the
-second time; each has a module-level failure callback that marks the row failed.
+Each job claims its row through :func:`nstsite.jobs.run_task` (a job that runs twice does nothing
+the second time) and fails it through the one failure callback, ``nstsite.jobs.task_failed``.
+Services enqueue with ``<KIND>.send(pk)``; this is the only module that imports ``faces.runs``,
+and only inside the jobs, so a web process never loads the models' code.
 """
 
 from __future__ import annotations
 
-from rq.job import Job
-
 from faces.models import Calibration, Clustering, FaceScan, Reidentification, Verification
-from nstsite.jobs import TaskKind, current_worker_name, handle_failure, register
+from nstsite.jobs import TaskKind, register, run_task
+
+QUEUE = "faces"  # every face job (a key of settings.RQ_QUEUES)
 
 
 def face_scan_run(scan_id: int) -> None:
-    from faces.services.scans import face_scan_run_body
+    from faces.runs.scans import face_scan_execute
 
-    face_scan_run_body(scan_id, worker_name=current_worker_name())
-
-
-def face_scan_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
-    handle_failure(FaceScan, job, exc_type, exc)
+    run_task(FaceScan, scan_id, face_scan_execute)
 
 
 def verification_run(verification_id: int) -> None:
-    from faces.services.verification import verification_run_body
+    from faces.runs.verification import verification_execute
 
-    verification_run_body(verification_id, worker_name=current_worker_name())
-
-
-def verification_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
-    handle_failure(Verification, job, exc_type, exc)
+    run_task(Verification, verification_id, verification_execute)
 
 
 def clustering_run(clustering_id: int) -> None:
-    from faces.services.clusters import clustering_run_body
+    from faces.runs.clusters import clustering_execute
 
-    clustering_run_body(clustering_id, worker_name=current_worker_name())
-
-
-def clustering_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
-    handle_failure(Clustering, job, exc_type, exc)
+    run_task(Clustering, clustering_id, clustering_execute)
 
 
 def calibration_run(calibration_id: int) -> None:
-    from faces.services.calibration import calibration_run_body
+    from faces.runs.calibration import calibration_execute
 
-    calibration_run_body(calibration_id, worker_name=current_worker_name())
-
-
-def calibration_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
-    handle_failure(Calibration, job, exc_type, exc)
+    run_task(Calibration, calibration_id, calibration_execute)
 
 
 def reidentification_run(run_id: int) -> None:
-    from faces.services.reidentify import reidentification_run_body
+    from faces.runs.reidentify import reidentification_execute
 
-    reidentification_run_body(run_id, worker_name=current_worker_name())
-
-
-def reidentification_failed(job: Job, connection, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
-    handle_failure(Reidentification, job, exc_type, exc)
+    run_task(Reidentification, run_id, reidentification_execute)
 
 
 # The reconciler restarts a queued row whose job the queue lost (nstsite.jobs.reconcile).
-for _kind in (
-    TaskKind(FaceScan, "faces", face_scan_run, face_scan_failed),
-    TaskKind(Verification, "faces", verification_run, verification_failed),
-    TaskKind(Clustering, "faces", clustering_run, clustering_failed),
-    TaskKind(Calibration, "faces", calibration_run, calibration_failed),
-    TaskKind(Reidentification, "faces", reidentification_run, reidentification_failed),
-):
-    register(_kind)
+FACE_SCANS = register(TaskKind(FaceScan, QUEUE, face_scan_run))
+VERIFICATIONS = register(TaskKind(Verification, QUEUE, verification_run))
+CLUSTERINGS = register(TaskKind(Clustering, QUEUE, clustering_run))
+CALIBRATIONS = register(TaskKind(Calibration, QUEUE, calibration_run))
+REIDENTIFICATIONS = register(TaskKind(Reidentification, QUEUE, reidentification_run))

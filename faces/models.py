@@ -3,38 +3,30 @@
 Embeddings live in one unconstrained pgvector column (``vector`` without a dimension) because
 embedders differ in size (128 for dlib, 512 for FaceNet). Each row records its embedder, and
 identification only compares rows of one embedder through a *partial* HNSW index per embedder
-over ``embedding::vector(<dim>)`` (migration 0002); the SQL in :mod:`faces.services.identify`
+over ``embedding::vector(<dim>)`` (migration 0002); the SQL in :mod:`faces.identify`
 uses the same cast and predicate so the planner picks that index.
 """
 
 from __future__ import annotations
 
-import uuid
-from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from pgvector.django import VectorField
 
+from nstsite.files import upload_to
 from nstsite.models import BackgroundTask
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _random_name(folder: str, attr: str):  # type: ignore[no-untyped-def]
-    """A named ``upload_to`` callable: random file names that reveal nothing about the upload."""
+    from gallery.models import Photo
 
-    def upload_to(instance: models.Model, filename: str) -> str:
-        suffix = PurePosixPath(filename).suffix.lower() or ".jpg"
-        return f"faces/{folder}/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}{suffix}"
-
-    upload_to.__name__ = attr  # migrations reference it as faces.models.<attr>
-    upload_to.__qualname__ = upload_to.__name__
-    return upload_to
-
-
-upload_path = _random_name("uploads", "upload_path")
-crop_path = _random_name("crops", "crop_path")
-roc_path = _random_name("roc", "roc_path")
+upload_path = upload_to("faces/uploads", name="upload_path", module=__name__)
+crop_path = upload_to("faces/crops", name="crop_path", module=__name__)
+roc_path = upload_to("faces/roc", name="roc_path", module=__name__)
 
 
 class PersonQuerySet(models.QuerySet["Person"]):
@@ -42,11 +34,11 @@ class PersonQuerySet(models.QuerySet["Person"]):
         """The staff-managed directory: people with no owner."""
         return self.filter(owner__isnull=True)
 
-    def of(self, user) -> PersonQuerySet:  # type: ignore[no-untyped-def]
+    def of(self, user: User) -> PersonQuerySet:
         """``user``'s own people."""
         return self.filter(owner=user)
 
-    def visible_to(self, user) -> PersonQuerySet:  # type: ignore[no-untyped-def]
+    def visible_to(self, user: User) -> PersonQuerySet:
         """Who ``user`` may name a face as: their own people and the directory (its hidden entries
         for staff only). Nobody else's people, ever."""
         directory = models.Q(owner__isnull=True) if user.is_staff else models.Q(owner__isnull=True, hidden=False)
@@ -109,7 +101,7 @@ class Person(models.Model):
 
     def get_absolute_url(self) -> str:
         if self.in_directory:
-            return reverse("faces:directory_person", args=[self.pk])
+            return reverse("faces:directory-person", args=[self.pk])
         return reverse("faces:person", args=[self.pk])
 
     @property
@@ -132,7 +124,7 @@ class Upload(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_uploads")
     purpose = models.CharField(max_length=10, choices=UploadPurpose.choices)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="uploads")
-    # Re-encoded without metadata by gallery.imaging, like every other upload.
+    # Re-encoded without metadata by nstsite.uploads, like every other upload.
     image = models.ImageField(upload_to=upload_path, width_field="width", height_field="height")
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
@@ -178,7 +170,7 @@ class FaceScan(BackgroundTask):
         return reverse("faces:scan", args=[self.pk])
 
     @property
-    def source(self):  # type: ignore[no-untyped-def]
+    def source(self) -> Photo | Upload | None:
         return self.photo if self.photo_id else self.upload
 
 
@@ -264,7 +256,7 @@ class Face(models.Model):
     @property
     def in_directory(self) -> bool:
         """On a directory enrollment photo, or shared by its owner: what staff may see."""
-        return self.shared or (self.upload_id is not None and self.upload.purpose == UploadPurpose.ENROLL)  # type: ignore[union-attr]
+        return self.shared or (self.upload is not None and self.upload.purpose == UploadPurpose.ENROLL)
 
     @property
     def box(self) -> tuple[float, float, float, float]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 from rest_framework import serializers
 
 from faces.models import Face, FaceScan, PeopleEvent, Person, Suggestion, Upload, Verification
+
+if TYPE_CHECKING:
+    from gallery.models import Photo
 
 
 class PersonRefSerializer(serializers.ModelSerializer):
@@ -47,7 +50,7 @@ class MyPersonSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "directory", "hidden", "photo_count", "cover_url", "directory_person", "photos_url"]
         read_only_fields = ["id", "directory", "photo_count", "cover_url", "directory_person", "photos_url"]
 
-    def to_representation(self, person: Person) -> dict:  # type: ignore[type-arg]
+    def to_representation(self, person: Person) -> dict:
         data = super().to_representation(person)
         if person.owner_id is None:  # the directory: a name to pick, nothing more
             return {"id": data["id"], "name": data["name"], "directory": True}
@@ -64,7 +67,7 @@ class MyPersonSerializer(serializers.ModelSerializer):
             return None
         return _absolute(self.context, reverse("api-faces-face-crop", args=[person.cover_id]))
 
-    def get_directory_person(self, person: Person) -> dict | None:  # type: ignore[type-arg]
+    def get_directory_person(self, person: Person) -> dict | None:
         linked = person.directory_person
         return {"id": linked.pk, "name": linked.name} if linked else None
 
@@ -78,7 +81,7 @@ class PhotoRefSerializer(serializers.Serializer):
     created = serializers.DateTimeField()
     url = serializers.SerializerMethodField()
 
-    def get_url(self, photo) -> str:  # type: ignore[no-untyped-def]
+    def get_url(self, photo: Photo) -> str:
         return _absolute(self.context, reverse("api-photo-detail", args=[photo.pk]))
 
 
@@ -112,7 +115,7 @@ class FaceSerializer(serializers.ModelSerializer):
     def get_box(self, face: Face) -> list[float]:
         return [round(v, 1) for v in face.box]
 
-    def get_person(self, face: Face) -> dict | None:  # type: ignore[type-arg]
+    def get_person(self, face: Face) -> dict | None:
         return PersonRefSerializer(face.person).data if face.person else None
 
     def get_unknown(self, face: Face) -> bool:
@@ -141,12 +144,12 @@ class ScanSerializer(serializers.ModelSerializer):
         fields = ["id", "status", "progress", "error", "photo", "embedder", "threshold", "face_count", "notice",
                   "created", "finished_at", "status_url", "faces"]  # fmt: skip
 
-    def get_faces(self, scan: FaceScan) -> list[dict]:  # type: ignore[type-arg]
+    def get_faces(self, scan: FaceScan) -> list[dict]:
         if scan.is_active:
             return []
         source = {"photo_id": scan.photo_id} if scan.photo_id else {"upload_id": scan.upload_id}
         faces = Face.objects.filter(**source).select_related("person").order_by("x1", "id")
-        return FaceSerializer(faces, many=True, context=self.context).data  # type: ignore[return-value]
+        return list(FaceSerializer(faces, many=True, context=self.context).data)
 
     def get_status_url(self, scan: FaceScan) -> str:
         request = self.context.get("request")
@@ -158,7 +161,7 @@ class IdentifyRequestSerializer(serializers.Serializer):
     image = serializers.FileField(required=False, help_text="A JPEG, PNG or WebP photo.")
     photo = serializers.IntegerField(required=False, help_text="Or the id of one of your gallery photos.")
 
-    def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
+    def validate(self, attrs: dict) -> dict:
         if ("image" in attrs) == ("photo" in attrs):
             raise serializers.ValidationError("Send either an image or a photo id.")
         return attrs
@@ -171,7 +174,7 @@ class VerifyRequestSerializer(serializers.Serializer):
     photo_b = serializers.IntegerField(required=False)
     person = serializers.IntegerField(required=False, help_text="Compare image/photo a with this person (staff only).")
 
-    def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
+    def validate(self, attrs: dict) -> dict:
         if ("image_a" in attrs) == ("photo_a" in attrs):
             raise serializers.ValidationError("Send image_a or photo_a.")
         if sum(k in attrs for k in ("image_b", "photo_b", "person")) != 1:
@@ -200,7 +203,7 @@ class AssignSerializer(serializers.Serializer):
         required=False, max_length=200, help_text="Or a name: yours or the directory's, else a new person of yours."
     )
 
-    def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
+    def validate(self, attrs: dict) -> dict:
         if ("person" in attrs) == ("name" in attrs):
             raise serializers.ValidationError("Send either a person id or a name.")
         return attrs
@@ -246,5 +249,5 @@ class UploadSerializer(serializers.ModelSerializer):
 
     def get_image_url(self, upload: Upload) -> str:
         request = self.context.get("request")
-        url = reverse("faces:upload_image", args=[upload.pk])
+        url = reverse("faces:upload-image", args=[upload.pk])
         return request.build_absolute_uri(url) if request else url

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -25,6 +25,7 @@ from faces.forms import (
     PersonEditForm,
     ThresholdForm,
 )
+from faces.identify import explain_nearest
 from faces.models import (
     Calibration,
     Clustering,
@@ -38,20 +39,20 @@ from faces.models import (
     ThresholdOverride,
     Upload,
 )
-from faces.services.identify import explain_nearest
-from faces.services.people import directory_people
-from faces.views import _serve
+from faces.selectors import directory_people
+from faces.views import suggestion_decision
+from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.errors import staff_member_required  # our log-in and 403 pages, not the admin's
 
 DIRECTORY_FACES = Q(upload__purpose="enroll") | Q(shared=True)
 
 
-def _errors(request: HttpRequest, exc: ValidationError) -> None:
+def _errors(request: AuthenticatedHttpRequest, exc: ValidationError) -> None:
     messages.error(request, " ".join(exc.messages))
 
 
 @staff_member_required
-def people(request: HttpRequest) -> HttpResponse:
+def people(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PersonCreateForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -62,7 +63,7 @@ def people(request: HttpRequest) -> HttpResponse:
         for error in errors:
             messages.error(request, error)
         messages.success(request, f"Added {person}. {len(scans)} photo(s) are being scanned for their face.")
-        return redirect("faces:directory_person", person.pk)
+        return redirect("faces:directory-person", person.pk)
     query = request.GET.get("q", "").strip()
     show_hidden = request.GET.get("hidden") == "1"
     queryset = (
@@ -92,16 +93,16 @@ def _person(pk: int) -> Person:
 
 
 @staff_member_required
-def person(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(Person.objects.directory().select_related("merged_into"), pk=pk)  # type: ignore[attr-defined]
+def person(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(Person.objects.directory().select_related("merged_into"), pk=pk)
     if item.merged_into_id:
         messages.info(request, f"{item.name} was merged into {item.merged_into}.")
-        return redirect("faces:directory_person", item.merged_into_id)
+        return redirect("faces:directory-person", item.merged_into_id)
     edit = PersonEditForm(request.POST or None, initial={"name": item.name, "notes": item.notes, "hidden": item.hidden})
     if request.method == "POST" and edit.is_valid():
         services.person_update(person=item, actor=request.user, **edit.cleaned_data)
         messages.success(request, "Saved.")
-        return redirect("faces:directory_person", item.pk)
+        return redirect("faces:directory-person", item.pk)
     faces = item.faces.filter(DIRECTORY_FACES).select_related("photo", "upload").order_by("assignment", "-created")
     # Offered by their owners for this person (named as them, shared, not enrolled yet).
     shared = Face.objects.filter(shared=True, person=item).exclude(assignment="enrolled").exclude(crop="")[:48]
@@ -132,7 +133,7 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_member_required
 @require_POST
-def person_enroll(request: HttpRequest, pk: int) -> HttpResponse:
+def person_enroll(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = _person(pk)
     form = EnrollForm(request.POST, request.FILES)
     if form.is_valid():
@@ -143,12 +144,12 @@ def person_enroll(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"{len(scans)} photo(s) are being scanned for {item}'s face.")
     else:
         messages.error(request, "Choose one or more photos.")
-    return redirect("faces:directory_person", item.pk)
+    return redirect("faces:directory-person", item.pk)
 
 
 @staff_member_required
 @require_POST
-def enroll_choose(request: HttpRequest, pk: int) -> HttpResponse:
+def enroll_choose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     face = get_object_or_404(Face.objects.select_related("upload__person"), pk=pk, upload__purpose="enroll")
     try:
         services.enroll_choose(face=face, actor=request.user)
@@ -156,7 +157,7 @@ def enroll_choose(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         _errors(request, exc)
     return (
-        redirect("faces:directory_person", face.upload.person_id)
+        redirect("faces:directory-person", face.upload.person_id)
         if face.upload and face.upload.person_id
         else redirect("faces:directory")
     )
@@ -164,25 +165,25 @@ def enroll_choose(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_member_required
 @require_POST
-def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
+def person_merge(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = _person(pk)
     form = MergeForm(request.POST, person=item)
     if not form.is_valid():
         messages.error(request, "Pick the person to merge into.")
-        return redirect("faces:directory_person", item.pk)
+        return redirect("faces:directory-person", item.pk)
     target = form.cleaned_data["into"]
     try:
         services.person_merge(source=item, target=target, actor=request.user)
     except ValidationError as exc:
         _errors(request, exc)
-        return redirect("faces:directory_person", item.pk)
+        return redirect("faces:directory-person", item.pk)
     messages.success(request, f"Merged {item} into {target}. You can undo this from the History page.")
-    return redirect("faces:directory_person", target.pk)
+    return redirect("faces:directory-person", target.pk)
 
 
 @staff_member_required
 @require_POST
-def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def person_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = _person(pk)
     name = item.name
     counts = services.person_delete(person=item, actor=request.user)
@@ -195,7 +196,7 @@ def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_member_required
-def events(request: HttpRequest) -> HttpResponse:
+def events(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(PeopleEvent.objects.filter(owner__isnull=True).select_related("actor"), 50).get_page(
         request.GET.get("page")
     )
@@ -204,7 +205,7 @@ def events(request: HttpRequest) -> HttpResponse:
 
 @staff_member_required
 @require_POST
-def event_undo(request: HttpRequest, pk: int) -> HttpResponse:
+def event_undo(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(PeopleEvent, pk=pk, owner__isnull=True)
     try:
         services.event_undo(event=event, actor=request.user)
@@ -215,7 +216,7 @@ def event_undo(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_member_required
-def suggestions(request: HttpRequest) -> HttpResponse:
+def suggestions(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         services.clustering_create(actor=request.user, owner=None)
         messages.success(request, "Grouping unknown faces… refresh in a moment.")
@@ -239,29 +240,18 @@ def suggestions(request: HttpRequest) -> HttpResponse:
 
 @staff_member_required
 @require_POST
-def suggestion_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
-    item = get_object_or_404(Suggestion, pk=pk, owner__isnull=True)
-    try:
-        if decision == "name":
-            form = NameSuggestionForm(request.POST)
-            if not form.is_valid():
-                messages.error(request, "Type a name.")
-                return redirect("faces:suggestions")
-            named = services.suggestion_name(suggestion=item, name=form.cleaned_data["name"], actor=request.user)
-            messages.success(request, f"Created {named} from {item.size} faces.")
-        elif decision == "merge":
-            services.suggestion_merge(suggestion=item, actor=request.user)
-            messages.success(request, f"Merged {item.person_b} into {item.person_a} (undo in the history).")
-        else:
-            services.suggestion_dismiss(suggestion=item, actor=request.user)
-            messages.success(request, "Dismissed.")
-    except ValidationError as exc:
-        _errors(request, exc)
-    return redirect("faces:suggestions")
+def suggestion_decide(request: AuthenticatedHttpRequest, pk: int, decision: str) -> HttpResponse:
+    """Name a directory group of unknown faces (a new person), merge two directory people, or dismiss."""
+    item = get_object_or_404(Suggestion, pk=pk, owner__isnull=True, status=SuggestionStatus.OPEN)
+    return suggestion_decision(request, item, decision, back="faces:suggestions", said={
+        "name": "Created {done} from {suggestion.size} faces.",
+        "merge": "Merged {suggestion.person_b} into {suggestion.person_a} (undo in the history).",
+        "dismiss": "Dismissed.",
+    })  # fmt: skip
 
 
 @staff_member_required
-def thresholds(request: HttpRequest) -> HttpResponse:
+def thresholds(request: AuthenticatedHttpRequest) -> HttpResponse:
     embedder = conf.embedder_name()
     if request.method == "POST":
         form: CalibrateForm | ThresholdForm
@@ -315,13 +305,8 @@ def thresholds(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
-def calibration_roc(request: HttpRequest, pk: int) -> FileResponse:
-    return _serve(get_object_or_404(Calibration, pk=pk).roc)
-
-
-@staff_member_required
 @require_POST
-def shared_enroll(request: HttpRequest, pk: int) -> HttpResponse:
+def shared_enroll(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Enroll a face its owner shared (never another) into a directory person."""
     face = get_object_or_404(Face, pk=pk, shared=True)
     target = _person(int(request.POST.get("person", "0") or 0))
@@ -330,4 +315,4 @@ def shared_enroll(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Enrolled a shared face as {target}.")
     except ValidationError as exc:
         _errors(request, exc)
-    return redirect("faces:directory_person", target.pk)
+    return redirect("faces:directory-person", target.pk)

@@ -16,7 +16,7 @@ photo searches two sets of reference faces, in one SQL statement per face:
   a shared HNSW index over every user's confirmations, filtered by owner afterwards, would keep
   ``ef_search`` candidates of which about 1/owners belong to the caller — almost never k.
 
-The two halves are ``UNION ALL``-ed and the k nearest of both kept (``faces.services.identify``).
+The two halves are ``UNION ALL``-ed and the k nearest of both kept (``faces.identify``).
 """
 
 from __future__ import annotations

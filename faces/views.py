@@ -12,8 +12,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from faces import services
@@ -25,38 +26,12 @@ from faces.models import (
     Person,
     Suggestion,
     SuggestionStatus,
-    Upload,
-    UploadPurpose,
     Verification,
 )
-from faces.services.people import people_of
-from faces.services.uploads import uploads_guard
-from gallery.imaging import UploadError
+from faces.selectors import own_faces, people_of
 from gallery.models import Photo
 from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.redirects import redirect_back
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    return redirect_back(request, default)
-
-
-def _serve(field) -> FileResponse:  # type: ignore[no-untyped-def]
-    if not field:
-        raise Http404
-    try:
-        handle = field.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(handle, content_type="image/png" if field.name.endswith(".png") else "image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def own_faces(user):  # type: ignore[no-untyped-def]
-    """Faces a user may see and edit: those on their own photos and uploads."""
-    return Face.objects.filter(owner=user)
 
 
 @login_required
@@ -77,45 +52,36 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-def photo(request: HttpRequest, pk: int) -> HttpResponse:
+def photo(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Photo, pk=pk, owner=request.user)
     return render(request, "faces/photo.html", {"photo": item})
 
 
 @login_required
-def photo_image(request: HttpRequest, pk: int) -> FileResponse:
-    return _serve(get_object_or_404(Photo, pk=pk, owner=request.user).image)
-
-
-@login_required
 @require_POST
-def photo_scan(request: HttpRequest, pk: int) -> HttpResponse:
+def photo_scan(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Photo, pk=pk, owner=request.user)
     try:
         with transaction.atomic():
             services.face_scan_create(photo=item)
     except services.RecognitionOff as exc:
         messages.error(request, exc.user_message)
-        return _back(request, f"/faces/photos/{item.pk}/")
+        return redirect_back(request, reverse("faces:photo", args=[item.pk]))
     messages.success(request, "Looking for faces in this photo…")
-    return _back(request, f"/faces/photos/{item.pk}/")
+    return redirect_back(request, reverse("faces:photo", args=[item.pk]))
 
 
 @login_required
 @require_POST
-def identify(request: HttpRequest) -> HttpResponse:
+def identify(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = IdentifyForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, "Choose a photo to upload.")
         return redirect("faces:home")
     try:
-        with transaction.atomic():
-            upload = services.upload_create(
-                owner=request.user, file=form.cleaned_data["image"], purpose=UploadPurpose.IDENTIFY
-            )
-            scan = services.face_scan_create(upload=upload)
-    except UploadError as exc:
-        messages.error(request, str(exc))
+        scan = services.identification_create(owner=request.user, image=form.cleaned_data["image"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
         return redirect("faces:home")
     except services.RecognitionOff as exc:
         messages.error(request, exc.user_message)
@@ -124,58 +90,32 @@ def identify(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def scan(request: HttpRequest, pk: int) -> HttpResponse:
+def scan(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(FaceScan.objects.select_related("upload", "photo"), pk=pk, owner=request.user)
     if item.photo_id:
         return redirect("faces:photo", item.photo_id)
     return render(request, "faces/scan.html", {"scan": item, "upload": item.upload})
 
 
-@login_required
-def scan_status(request: HttpRequest, pk: int) -> JsonResponse:
-    item = get_object_or_404(FaceScan, pk=pk, owner=request.user)
-    return JsonResponse(
-        {"status": item.status, "progress": item.progress, "error": item.error, "finished": item.is_finished}
-    )
-
-
-@login_required
-def upload_image(request: HttpRequest, pk: int) -> FileResponse:
-    upload = get_object_or_404(Upload, pk=pk)
-    if upload.owner_id != request.user.pk and not (request.user.is_staff and upload.purpose == UploadPurpose.ENROLL):
-        raise Http404
-    return _serve(upload.image)
-
-
-@login_required
-def crop(request: HttpRequest, pk: int) -> FileResponse:
-    """A face crop: the photo's owner; staff also the directory's faces (enrollment photos) and
-    faces their owners shared — never other faces on users' photos."""
-    visible = Q(owner=request.user)
-    if request.user.is_staff:
-        visible |= Q(upload__purpose=UploadPurpose.ENROLL) | Q(shared=True)
-    return _serve(get_object_or_404(Face.objects.filter(visible), pk=pk).crop)
-
-
-def _own_face(request: HttpRequest, pk: int) -> Face:
+def _own_face(request: AuthenticatedHttpRequest, pk: int) -> Face:
     return get_object_or_404(own_faces(request.user).select_related("person"), pk=pk)
 
 
 @login_required
 @require_POST
-def face_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def face_confirm(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     face = _own_face(request, pk)
     try:
         services.face_confirm(face=face, actor=request.user)
         messages.success(request, f"Confirmed: {face.person}.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return _back(request, "/faces/")
+    return redirect_back(request, reverse("faces:home"))
 
 
 @login_required
 @require_POST
-def face_reject(request: HttpRequest, pk: int) -> HttpResponse:
+def face_reject(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     face = _own_face(request, pk)
     name = str(face.person)
     try:
@@ -183,36 +123,36 @@ def face_reject(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Noted: this is not {name}. It will not be suggested again.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return _back(request, "/faces/")
+    return redirect_back(request, reverse("faces:home"))
 
 
 @login_required
 @require_POST
-def face_assign(request: HttpRequest, pk: int) -> HttpResponse:
+def face_assign(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     face = _own_face(request, pk)
     form = AssignForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Type a name.")
-        return _back(request, "/faces/")
+        return redirect_back(request, reverse("faces:home"))
     try:
         services.face_name(face=face, name=form.cleaned_data["name"], actor=request.user)
         face.refresh_from_db()
         messages.success(request, f"Named {face.person}.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return _back(request, "/faces/")
+    return redirect_back(request, reverse("faces:home"))
 
 
 @login_required
 @require_POST
-def face_share(request: HttpRequest, pk: int) -> HttpResponse:
+def face_share(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     face = _own_face(request, pk)
     try:
         services.face_share(face=face, shared=request.POST.get("shared") == "1", actor=request.user)
         messages.success(request, "Offered to the directory." if face.shared else "No longer offered.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return _back(request, "/faces/")
+    return redirect_back(request, reverse("faces:home"))
 
 
 # --- your people ---------------------------------------------------------------------------------
@@ -247,7 +187,7 @@ def people(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-def _my_person(request: HttpRequest, pk: int) -> Person:
+def _my_person(request: AuthenticatedHttpRequest, pk: int) -> Person:
     return get_object_or_404(people_of(request.user), pk=pk)
 
 
@@ -284,13 +224,13 @@ def person(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def person_link(request: HttpRequest, pk: int) -> HttpResponse:
+def person_link(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Link one of your people to the directory person they are (checked against the threshold)."""
     item = _my_person(request, pk)
     raw = request.POST.get("directory_person", "")
     target = None
     if raw:
-        target = get_object_or_404(Person.objects.directory().filter(hidden=False, merged_into__isnull=True), pk=raw)  # type: ignore[attr-defined]
+        target = get_object_or_404(Person.objects.directory().filter(hidden=False, merged_into__isnull=True), pk=raw)
     try:
         services.person_link(person=item, directory_person=target, actor=request.user)
         messages.success(request, f"Linked to {target}." if target else "Unlinked.")
@@ -301,7 +241,7 @@ def person_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def person_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = _my_person(request, pk)
     counts = services.person_delete(person=item, actor=request.user)
     messages.success(request, f"Deleted {item.name}; {counts['unlinked']} face(s) are unknown again.")
@@ -310,7 +250,7 @@ def person_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def event_undo(request: HttpRequest, pk: int) -> HttpResponse:
+def event_undo(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Undo one of your own changes (naming, "not this person", rename, merge)."""
     event = get_object_or_404(PeopleEvent, pk=pk, owner=request.user)
     try:
@@ -318,31 +258,40 @@ def event_undo(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Undone: {event.get_action_display().lower()}.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return _back(request, "/faces/people/")
+    return redirect_back(request, reverse("faces:people"))
+
+
+def suggestion_decision(
+    request: AuthenticatedHttpRequest, suggestion: Suggestion, decision: str, *, back: str, said: dict[str, str]
+) -> HttpResponse:
+    """Apply a page's decision on ``suggestion`` (``faces.services.suggestion_decide``) and go ``back``.
+
+    ``said`` words each outcome for the page; ``{done}`` stands for what the decision made.
+    """
+    form = NameSuggestionForm(request.POST)
+    if decision == "name" and not form.is_valid():
+        messages.error(request, "Type a name.")
+        return redirect(back)
+    name = form.cleaned_data["name"] if decision == "name" else ""
+    try:
+        done = services.suggestion_decide(suggestion=suggestion, decision=decision, name=name, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(back)
+    messages.success(request, said[decision].format(done=done, suggestion=suggestion))
+    return redirect(back)
 
 
 @login_required
 @require_POST
-def group_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+def group_decide(request: AuthenticatedHttpRequest, pk: int, decision: str) -> HttpResponse:
     """Name (or dismiss) one of your groups of unknown faces; merge two of your people."""
     item = get_object_or_404(Suggestion, pk=pk, owner=request.user, status=SuggestionStatus.OPEN)
-    try:
-        if decision == "name":
-            form = NameSuggestionForm(request.POST)
-            if not form.is_valid():
-                messages.error(request, "Type a name.")
-                return redirect("faces:people")
-            named = services.suggestion_name(suggestion=item, name=form.cleaned_data["name"], actor=request.user)
-            messages.success(request, f"Named {named}.")
-        elif decision == "merge":
-            services.suggestion_merge(suggestion=item, actor=request.user)
-            messages.success(request, f"Merged {item.person_b} into {item.person_a}.")
-        else:
-            services.suggestion_dismiss(suggestion=item, actor=request.user)
-            messages.success(request, "Dismissed: these faces will not be suggested again.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    return redirect("faces:people")
+    return suggestion_decision(request, item, decision, back="faces:people", said={
+        "name": "Named {done}.",
+        "merge": "Merged {suggestion.person_b} into {suggestion.person_a}.",
+        "dismiss": "Dismissed: these faces will not be suggested again.",
+    })  # fmt: skip
 
 
 @login_required
@@ -366,36 +315,19 @@ def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with uploads_guard() as stored:  # a refused second image leaves no file of the first behind
-                upload_a = services.upload_create(
-                    owner=request.user, file=data["image_a"], purpose=UploadPurpose.IDENTIFY
-                )
-                stored.append(upload_a)
-                upload_b = None
-                if data.get("image_b"):
-                    upload_b = services.upload_create(
-                        owner=request.user, file=data["image_b"], purpose=UploadPurpose.IDENTIFY
-                    )
-                    stored.append(upload_b)
-                verification = services.verification_create(
-                    owner=request.user, upload_a=upload_a, upload_b=upload_b, person=data.get("person")
-                )
+            verification = services.verification_request(
+                owner=request.user, image_a=data["image_a"], image_b=data.get("image_b"), person=data.get("person")
+            )
             return redirect("faces:verification", verification.pk)
-        except UploadError as exc:
-            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
     recent = Verification.objects.filter(owner=request.user).select_related("person")[:10]
     return render(request, "faces/verify.html", {"form": form, "recent": recent})
 
 
 @login_required
-def verification(request: HttpRequest, pk: int) -> HttpResponse:
+def verification(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(
         Verification.objects.select_related("upload_a", "upload_b", "person"), pk=pk, owner=request.user
     )
     return render(request, "faces/verification.html", {"v": item})
-
-
-@login_required
-def verification_status(request: HttpRequest, pk: int) -> JsonResponse:
-    item = get_object_or_404(Verification, pk=pk, owner=request.user)
-    return JsonResponse({"status": item.status, "finished": item.is_finished, "error": item.error})

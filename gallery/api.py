@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -18,7 +17,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gallery import options, services
-from gallery.imaging import UploadError
 from gallery.models import Photo, Render, Style
 from gallery.serializers import (
     PhotoSerializer,
@@ -33,10 +31,7 @@ from nstsite.auth import api_user
 from nstsite.jobs import stale_after
 from nstsite.models import ACTIVE
 from nstsite.rest import UploadThrottle
-
-
-def _as_api_error(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+from nstsite.uploads import UploadError
 
 
 def _files(request: Request, *names: str) -> list[Any]:
@@ -57,7 +52,7 @@ class PhotoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
             return Photo.objects.none()
         return services.user_photos(self.request.user)
 
-    def get_throttles(self):  # type: ignore[no-untyped-def]
+    def get_throttles(self):
         return [*super().get_throttles(), UploadThrottle()] if self.action == "create" else super().get_throttles()
 
     @extend_schema(
@@ -168,16 +163,13 @@ class RenderViewSet(
         if missing:
             raise ValidationError({"styles": [f"Unknown style id(s): {', '.join(map(str, missing))}."]})
         blend = [(styles[i["style"]], i["weight"]) for i in data.validated_data["styles"]]
-        try:
-            render = services.render_create(
-                owner=request.user,
-                photo=photo,
-                method=data.validated_data["method"],
-                blend=blend,
-                params=data.validated_data["params"],
-            )
-        except DjangoValidationError as exc:
-            raise _as_api_error(exc) from exc
+        render = services.render_create(
+            owner=request.user,
+            photo=photo,
+            method=data.validated_data["method"],
+            blend=blend,
+            params=data.validated_data["params"],
+        )
         body = RenderSerializer(render, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
@@ -195,10 +187,7 @@ class RenderViewSet(
     @extend_schema(request=None, responses={202: RenderSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str) -> Response:
-        try:
-            render = services.render_retry(render=self.get_object())
-        except DjangoValidationError as exc:
-            raise _as_api_error(exc) from exc
+        render = services.render_retry(render=self.get_object())
         return Response(RenderSerializer(render, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -245,10 +234,7 @@ class GatysEstimateView(APIView):
             "layer_preset",
         )
         raw = {k: v for k, v in request.query_params.items() if k in wanted}
-        try:
-            plan = services.gatys_plan(photo=photo, params=options.parse("gatys", raw))
-        except DjangoValidationError as exc:
-            raise _as_api_error(exc) from exc
+        plan = services.gatys_plan(photo=photo, params=options.parse("gatys", raw))
         body: dict[str, Any] = {
             "seconds": round(plan.cost.seconds, 1),
             "peak_mib": round(plan.cost.peak_mib),

@@ -16,6 +16,7 @@ from nstsite import capabilities
 # Loss networks whose weights ship inside a Python package every worker installs: Gatys on them goes
 # to the general ``style`` queue. Every other network has its own ``gatys-<network>`` queue.
 OFFLINE_LOSS_NETWORKS: frozenset[str] = frozenset({"mobilenet-v2"})
+STYLE_QUEUE = "style"  # the gallery's general queue (a key of settings.RQ_QUEUES); the one name every module uses
 GATYS_QUEUE_PREFIX = "gatys-"
 
 NETWORK_LABELS = {"vgg19": "VGG19", "mobilenet-v2": "MobileNet-v2"}
@@ -23,7 +24,7 @@ NETWORK_LABELS = {"vgg19": "VGG19", "mobilenet-v2": "MobileNet-v2"}
 
 def gatys_queue(network: str) -> str:
     """The queue of a Gatys render on ``network``: ``style`` for offline networks, else ``gatys-<network>``."""
-    return "style" if network in OFFLINE_LOSS_NETWORKS else f"{GATYS_QUEUE_PREFIX}{network}"
+    return STYLE_QUEUE if network in OFFLINE_LOSS_NETWORKS else f"{GATYS_QUEUE_PREFIX}{network}"
 
 
 def loss_networks() -> list[str]:

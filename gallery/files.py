@@ -1,17 +1,15 @@
-"""Media files, served only to their owner (session or token auth). Another user's id is a 404.
+"""Gallery media files, served only to their owner (session or token auth). Another user's id is a 404.
 
-Files never live at guessable public URLs: every image goes through one of these views, which look
-the object up in the requesting user's own rows first. With S3 storage the view redirects to a
-short-lived signed URL instead of streaming.
+Each view looks the object up in the requesting user's own rows, then :func:`nstsite.files.serve`
+streams it (or redirects to a signed URL on S3).
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -20,28 +18,9 @@ from rest_framework.request import Request
 
 from gallery.models import Photo, Render, Style, StyleLab
 from nstsite.errors import staff_member_required  # our log-in and 403 pages, not the admin's
+from nstsite.files import serve
 
 BINARY = extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY}, tags=["files"])
-
-
-def serve(field: FieldFile, *, download_name: str | None = None) -> HttpResponseBase:
-    if not field:
-        raise Http404("No file.")
-    storage = field.storage
-    if settings.MEDIA_REDIRECT_TO_STORAGE and not hasattr(storage, "path"):  # remote: a signed, expiring URL
-        # The bucket names the download too (S3's response-content-disposition), as the stream below does.
-        parameters = (
-            {"ResponseContentDisposition": f'attachment; filename="{download_name}"'} if download_name else None
-        )
-        return HttpResponseRedirect(storage.url(field.name, parameters=parameters))  # type: ignore[call-arg]
-    try:
-        handle = field.open("rb")
-    except FileNotFoundError:
-        raise Http404("File missing.") from None
-    response = FileResponse(handle, as_attachment=download_name is not None, filename=download_name or "")
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @BINARY
@@ -133,7 +112,7 @@ def lab_cell(request: Request, pk: int, index: int) -> HttpResponseBase:
     if not 0 <= index < len(lab.cells) or not lab.cells[index].get("image"):
         raise Http404("Not rendered yet.")
     # Cell names live in JSON; a FieldFile over the lab's file field lets serve() treat them alike.
-    return serve(FieldFile(lab, lab._meta.get_field("sheet"), lab.cells[index]["image"]))  # type: ignore[arg-type]
+    return serve(FieldFile(lab, lab._meta.get_field("sheet"), lab.cells[index]["image"]))
 
 
 @BINARY

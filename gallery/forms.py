@@ -10,7 +10,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     """Django's documented recipe for a field holding several files."""
 
-    def clean(self, data, initial=None):  # type: ignore[no-untyped-def]
+    def clean(self, data, initial=None):
         single = super().clean
         return [single(d, initial) for d in data] if isinstance(data, list | tuple) else [single(data, initial)]
 

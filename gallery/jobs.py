@@ -2,45 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
+from gallery.capacity import STYLE_QUEUE
 from gallery.models import Render, StyleLab
-from nstsite.jobs import TaskKind, current_worker_name, handle_failure, heartbeat, register
+from nstsite.jobs import TaskKind, register, run_task
 
 
 def render_run(render_id: int) -> None:
     from gallery.rendering import render_execute
 
-    with heartbeat(Render, render_id):
-        render_execute(render_id, worker_name=current_worker_name())
-
-
-def on_render_failure(job: Any, connection: Any, exc_type: Any, exc: Any, traceback: Any) -> None:
-    handle_failure(Render, job, exc_type, exc)
+    run_task(Render, render_id, render_execute)
 
 
 def style_lab_run(lab_id: int) -> None:
     from gallery.labs import style_lab_execute
 
-    with heartbeat(StyleLab, lab_id):
-        style_lab_execute(lab_id, worker_name=current_worker_name())
-
-
-def on_style_lab_failure(job: Any, connection: Any, exc_type: Any, exc: Any, traceback: Any) -> None:
-    handle_failure(StyleLab, job, exc_type, exc)
+    run_task(StyleLab, lab_id, style_lab_execute)
 
 
 def presets_render_thumbnails() -> int:
     """Draw the thumbnail of every preset style that has none; returns how many were drawn."""
-    from gallery import engines, imaging
+    from gallery import engines
     from gallery.models import Style, StyleKind
     from ml.style.presets import render_thumbnail
+    from nstsite import uploads
 
     drawn = 0
     for style in Style.objects.filter(kind=StyleKind.PRESET, thumbnail=""):
         # A PRESET style always carries its engine's preset id (seeded together in presets_sync).
         image = render_thumbnail(engines.presets(), cast(int, style.preset_id), size=256)
-        style.thumbnail.save("t.jpg", imaging.encode(image, "JPEG", quality=88), save=True)
+        style.thumbnail.save("t.jpg", uploads.encode(image, "JPEG", quality=88), save=True)
         drawn += 1
     return drawn
 
@@ -85,13 +77,11 @@ def render_queue_of(render_id: int) -> str:
     from gallery.services import render_queue
 
     render = Render.objects.only("method", "params").filter(pk=render_id).first()
-    return render_queue(render) if render is not None else "style"
+    return render_queue(render) if render is not None else STYLE_QUEUE
 
 
 # The reconciler restarts a queued render whose job the queue lost (nstsite.jobs.reconcile), on its own queue.
 RENDERS = register(
-    TaskKind(Render, "style", render_run, on_render_failure, timeout_setting="JOB_TIMEOUT_STYLE", route=render_queue_of)
+    TaskKind(Render, STYLE_QUEUE, render_run, timeout_setting="JOB_TIMEOUT_STYLE", route=render_queue_of)
 )
-STYLE_LABS = register(
-    TaskKind(StyleLab, "style", style_lab_run, on_style_lab_failure, timeout_setting="JOB_TIMEOUT_STYLE")
-)
+STYLE_LABS = register(TaskKind(StyleLab, STYLE_QUEUE, style_lab_run, timeout_setting="JOB_TIMEOUT_STYLE"))

@@ -25,8 +25,10 @@ from django.db import transaction
 from PIL import Image
 from redis.exceptions import RedisError
 
-from gallery import engines, imaging
+from gallery import engines
+from gallery.capacity import STYLE_QUEUE
 from ml.images import open_image
+from nstsite import uploads
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +94,7 @@ def landing_examples_render(*, folder: Path, max_side: int = 640) -> list[dict[s
             name = f"landing/{example.slug}-{which}.jpg"
             if default_storage.exists(name):
                 default_storage.delete(name)
-            default_storage.save(name, ContentFile(imaging.encode(image, "JPEG", quality=86).read()))
+            default_storage.save(name, ContentFile(uploads.encode(image, "JPEG", quality=86).read()))
             names[which] = name.removeprefix("landing/")
         done.append({**asdict(example), "title": title, **names})
     if default_storage.exists(MANIFEST):
@@ -109,7 +111,7 @@ def landing_examples_ensure() -> None:
 
     def _send() -> None:
         try:
-            django_rq.get_queue("style").enqueue(landing_examples_run, job_id="landing-examples")
+            django_rq.get_queue(STYLE_QUEUE).enqueue(landing_examples_run, job_id="landing-examples")
         except RedisError:
             log.warning("could not enqueue the landing examples; they will be rendered on the next start")
 

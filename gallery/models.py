@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -10,34 +9,16 @@ from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
 
+from nstsite.files import upload_to
 from nstsite.models import BackgroundTask
 
-
-def _random_name(folder: str, filename: str) -> str:
-    """Store files under random names: a URL or file name reveals nothing about the upload."""
-    suffix = PurePosixPath(filename).suffix.lower() or ".jpg"
-    return f"{folder}/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}{suffix}"
-
-
-# Module-level functions (not lambdas) so migrations can reference them.
-def photo_path(instance: models.Model, filename: str) -> str:
-    return _random_name("photos", filename)
-
-
-def thumb_path(instance: models.Model, filename: str) -> str:
-    return _random_name("thumbs", filename)
-
-
-def style_path(instance: models.Model, filename: str) -> str:
-    return _random_name("styles", filename)
-
-
-def render_path(instance: models.Model, filename: str) -> str:
-    return _random_name("renders", filename)
-
-
-def checkpoint_path(instance: models.Model, filename: str) -> str:
-    return _random_name("checkpoints", filename)
+# Named module-level callables (not lambdas) so migrations can reference them.
+photo_path = upload_to("photos", name="photo_path", module=__name__)
+thumb_path = upload_to("thumbs", name="thumb_path", module=__name__)
+style_path = upload_to("styles", name="style_path", module=__name__)
+render_path = upload_to("renders", name="render_path", module=__name__)
+checkpoint_path = upload_to("checkpoints", name="checkpoint_path", module=__name__)
+lab_path = upload_to("labs", name="lab_path", module=__name__)
 
 
 class Photo(models.Model):
@@ -174,10 +155,6 @@ class RenderStyle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.style} × {self.weight:g}"
-
-
-def lab_path(instance: models.Model, filename: str) -> str:
-    return _random_name("labs", filename)
 
 
 class StyleLab(BackgroundTask):

@@ -19,8 +19,10 @@ from django.db import transaction
 from PIL import Image
 from redis.exceptions import RedisError
 
-from gallery import engines, imaging
+from gallery import engines
+from gallery.capacity import STYLE_QUEUE
 from gallery.models import Photo
+from nstsite import uploads
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ def photo_previews_ensure(*, photo: Photo) -> bool:
 
     def _send() -> None:
         try:
-            django_rq.get_queue("style").enqueue(photo_previews_run, photo.pk, job_id=f"previews-{photo.pk}")
+            django_rq.get_queue(STYLE_QUEUE).enqueue(photo_previews_run, photo.pk, job_id=f"previews-{photo.pk}")
         except RedisError:
             cache.delete(f"gallery:previews-pending:{photo.pk}")
             log.warning("could not enqueue the style previews of photo %s", photo.pk)
@@ -79,7 +81,7 @@ def photo_previews_render(*, photo: Photo) -> int:
         if default_storage.exists(name):
             default_storage.delete(name)
         default_storage.save(
-            name, ContentFile(imaging.encode(to_image(out[index : index + 1]), "JPEG", quality=82).read())
+            name, ContentFile(uploads.encode(to_image(out[index : index + 1]), "JPEG", quality=82).read())
         )
     cache.delete(f"gallery:previews-pending:{photo.pk}")
     return len(PRESETS)
@@ -128,7 +130,7 @@ def blend_preview_request(
         from gallery.jobs import blend_preview_run
 
         try:
-            django_rq.get_queue("style").enqueue(
+            django_rq.get_queue(STYLE_QUEUE).enqueue(
                 blend_preview_run, photo.pk, weights, strength, preserve_color, key,
                 job_id=f"blend-preview-{photo.pk}-{key}", at_front=True, result_ttl=0,
             )  # fmt: skip
@@ -145,7 +147,7 @@ def blend_preview_render(
         small = Image.open(handle).convert("RGB")
     small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
     image = engines.presets().stylize(small, weights, strength=strength, preserve_color=preserve_color)
-    cache.set(_blend_cache_key(photo, key), imaging.encode(image, "JPEG", quality=85).read(), timeout=BLEND_TTL)
+    cache.set(_blend_cache_key(photo, key), uploads.encode(image, "JPEG", quality=85).read(), timeout=BLEND_TTL)
 
 
 def blend_preview_bytes(*, photo: Photo, key: str) -> bytes | None:

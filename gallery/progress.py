@@ -17,6 +17,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Worker
 
+from gallery.capacity import STYLE_QUEUE
 from gallery.models import Render
 from nstsite.models import TaskStatus
 
@@ -48,7 +49,7 @@ def typical_seconds() -> dict[str, float]:
 
 def style_workers() -> int:
     try:
-        return max(1, Worker.count(queue=django_rq.get_queue("style")))
+        return max(1, Worker.count(queue=django_rq.get_queue(STYLE_QUEUE)))
     except RedisError:
         return 1
 

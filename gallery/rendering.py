@@ -8,38 +8,31 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.utils import timezone
 from PIL import Image
 
-from gallery import engines, imaging, options
+from gallery import engines, options
 from gallery.models import Render, RenderMethod, Style, StyleKind
-from ml.images import open_image
-from nstsite.models import TaskStatus
+from nstsite import uploads
+from nstsite.files import open_stored_image
 
 PROGRESS_WRITE_EVERY = 0.5  # seconds between progress writes: the page polls, the database need not hear every step
 
 
-def render_execute(render_id: int, *, worker_name: str = "") -> None:
-    """Claim the render (a cancelled or already-claimed one is left alone), run it and save the result."""
-    if not Render.claim(render_id, worker_name=worker_name):
-        return
+def render_execute(render_id: int) -> None:
+    """Run a claimed (running) render and save the result (the job, nstsite.jobs.run_task, claims it)."""
     render = Render.objects.select_related("photo").get(pk=render_id)
-    with render.photo.image.open("rb") as f:
-        content = open_image(f.read())
+    content = open_stored_image(render.photo.image)
     blend = [(rs.style, rs.weight) for rs in render.blend.select_related("style") if rs.style]
     started = time.perf_counter()
     result = _run(render, content, blend)
     if result is None:  # cancelled
         return
-    finished = Render.objects.filter(pk=render_id, status=TaskStatus.RUNNING)
-    render.result.save("r.jpg", imaging.encode(result, "JPEG", quality=95), save=False)
-    updated = finished.update(
-        status=TaskStatus.SUCCEEDED,
+    render.result.save("r.jpg", uploads.encode(result, "JPEG", quality=95), save=False)
+    updated = Render.succeed(
+        render_id,
         result=render.result.name,
         width=result.width,
         height=result.height,
-        progress=1.0,
-        finished_at=timezone.now(),
         device=engines.device_label() + (" · random VGG weights" if _random_vgg(render) else ""),
         params={**render.params, "run_seconds": round(time.perf_counter() - started, 3)},
     )
@@ -56,8 +49,7 @@ def _random_vgg(render: Render) -> bool:
 
 
 def _open_style(style: Style) -> Image.Image:
-    with style.image.open("rb") as f:
-        return open_image(f.read())
+    return open_stored_image(style.image)
 
 
 def _run(render: Render, content: Image.Image, blend: list[tuple[Style, float]]) -> Image.Image | None:

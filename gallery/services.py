@@ -17,12 +17,14 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from gallery import imaging, options
+from gallery import options
+from gallery.capacity import STYLE_QUEUE
 from gallery.models import Photo, Render, RenderMethod, RenderStyle, Style, StyleKind, StyleLab
 from ml.style.estimate import Estimate, estimate
 from ml.style.gatys_params import GatysParams
 from nstsite import jobs
 from nstsite.models import TaskStatus
+from nstsite.uploads import DECODE_SLOTS, UploadError, encode, read_upload, thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ def photo_create(*, owner: Any, upload: UploadedFile) -> tuple[Photo, bool]:
     """Store one validated upload; returns ``(photo, created)``.
 
     A file this user already uploaded is recognised by its hash and the existing photo comes back
-    with ``created=False``. Raises :class:`imaging.UploadError` with a user-facing message.
+    with ``created=False``. Raises :class:`~nstsite.UploadError` with a user-facing message.
     """
     return photos_create(owner=owner, uploads=[upload])[0]
 
@@ -42,22 +44,22 @@ def photo_create(*, owner: Any, upload: UploadedFile) -> tuple[Photo, bool]:
 def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[Photo, bool]]:
     """All-or-nothing: if any file is refused, none is kept.
 
-    Files are checked and stored one at a time, each under :data:`imaging.DECODE_SLOTS`, so a
+    Files are checked and stored one at a time, each under :data:`~nstsite.DECODE_SLOTS`, so a
     request's memory is one decoded image (not all of them) and the whole web process decodes at
     most ``UPLOAD_DECODE_CONCURRENCY`` images at once, however many requests arrive.
     A later refusal deletes the files already stored by this request.
     """
     if not uploads:
-        raise imaging.UploadError("Choose at least one photo to upload.")
+        raise UploadError("Choose at least one photo to upload.")
     if len(uploads) > settings.UPLOAD_MAX_FILES:
-        raise imaging.UploadError(f"Upload at most {settings.UPLOAD_MAX_FILES} photos at a time.")
+        raise UploadError(f"Upload at most {settings.UPLOAD_MAX_FILES} photos at a time.")
     results: list[tuple[Photo, bool]] = []
     stored: list[Photo] = []
     try:
         with transaction.atomic():
             for upload in uploads:
-                with imaging.DECODE_SLOTS:
-                    clean = imaging.read_upload(upload)
+                with DECODE_SLOTS:
+                    clean = read_upload(upload)
                     existing = owner.photos.filter(content_hash=clean.sha256).first()
                     if existing is not None:
                         results.append((existing, False))
@@ -68,25 +70,23 @@ def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[
                         content_hash=clean.sha256,
                         taken_at=clean.taken_at,
                     )
-                    encoded = imaging.encode(clean.image, clean.format)
+                    encoded = encode(clean.image, clean.format)
                     photo.image.save(str(encoded.name), encoded, save=False)  # the name carries the suffix
                     stored.append(photo)
                     del encoded
-                    photo.thumbnail.save("t.jpg", imaging.thumbnail(clean.image), save=False)
+                    photo.thumbnail.save("t.jpg", thumbnail(clean.image), save=False)
                     notice = clean.notice
                     del clean  # free the decoded pixels before the next file
                 photo.save()
                 photo.upload_notice = notice
                 results.append((photo, True))
-                if settings.FACES_DETECT_ON_UPLOAD:
-                    from faces.services import face_scan_create, recognition_enabled
+                from faces.hooks import photo_uploaded
 
-                    if recognition_enabled(user=owner):  # off: nothing is computed for this user
-                        face_scan_create(photo=photo)
+                photo_uploaded(photo=photo)
     except IntegrityError:
         # The same file arrived twice at once (two tabs): keep nothing from this request.
         _delete_files(stored)
-        raise imaging.UploadError("This photo is being uploaded already; refresh the gallery.") from None
+        raise UploadError("This photo is being uploaded already; refresh the gallery.") from None
     except BaseException:
         _delete_files(stored)
         raise
@@ -95,10 +95,10 @@ def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[
 
 def photo_delete(*, photo: Photo) -> None:
     """Delete a photo, its renders, its faces and every file they had."""
-    from faces.services import photo_faces_delete
+    from faces.hooks import photo_deleting
     from gallery.previews import photo_previews_delete
 
-    photo_faces_delete(photo=photo)
+    photo_deleting(photo=photo)
     renders = list(photo.renders.all())
     labs = list(photo.style_labs.all())
     photo_pk = photo.pk
@@ -132,12 +132,12 @@ def visible_styles(user: Any) -> QuerySet[Style]:
 
 def style_create(*, owner: Any, upload: UploadedFile, name: str = "") -> Style:
     """A painting (any image) to use as a style; stored clean like photos."""
-    clean = imaging.read_upload(upload)
+    clean = read_upload(upload)
     style = Style(kind=StyleKind.IMAGE, owner=owner, name=(name or upload.name or "My style")[:120])
-    encoded = imaging.encode(clean.image, clean.format)
+    encoded = encode(clean.image, clean.format)
     style.image.save(str(encoded.name), encoded, save=False)
     try:
-        style.thumbnail.save("t.jpg", imaging.thumbnail(clean.image, 256), save=False)
+        style.thumbnail.save("t.jpg", thumbnail(clean.image, 256), save=False)
         style.save()
     except BaseException:
         for field in (style.image, style.thumbnail):
@@ -170,7 +170,7 @@ def presets_ensure_thumbnails() -> None:
 
         def _send() -> None:
             try:
-                django_rq.get_queue("style").enqueue(presets_render_thumbnails, job_id="preset-thumbnails")
+                django_rq.get_queue(STYLE_QUEUE).enqueue(presets_render_thumbnails, job_id="preset-thumbnails")
             except RedisError:
                 log.warning("could not enqueue preset thumbnails; they will be drawn on the next start")
 
@@ -289,11 +289,9 @@ def _fit_gatys(render: Render, photo: Photo) -> None:
 
 
 def _enqueue(render: Render) -> None:
-    from gallery.jobs import on_render_failure, render_run
+    from gallery.jobs import RENDERS
 
-    timeout = settings.JOB_TIMEOUT_STYLE
-    queue = render_queue(render)
-    jobs.enqueue(queue, render_run, Render, render.pk, on_failure=on_render_failure, job_timeout=timeout)
+    RENDERS.send(render.pk)
 
 
 def render_queue(render: Render) -> str:
@@ -302,7 +300,7 @@ def render_queue(render: Render) -> str:
 
     if render.method == RenderMethod.GATYS:
         return gatys_queue(render.params.get("network") or "vgg19")
-    return "style"
+    return STYLE_QUEUE
 
 
 def render_cancel(*, render: Render) -> bool:
@@ -395,12 +393,9 @@ def style_lab_create(
     )
     with transaction.atomic():
         lab.save()
-        from gallery.jobs import on_style_lab_failure, style_lab_run
+        from gallery.jobs import STYLE_LABS
 
-        jobs.enqueue(
-            "style", style_lab_run, StyleLab, lab.pk, on_failure=on_style_lab_failure,
-            job_timeout=settings.JOB_TIMEOUT_STYLE,
-        )  # fmt: skip
+        STYLE_LABS.send(lab.pk)
     return lab
 
 

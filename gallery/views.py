@@ -16,13 +16,13 @@ from django.views.decorators.http import require_POST
 
 from gallery import engines, options, previews, services
 from gallery.forms import StyleUploadForm, UploadForm
-from gallery.imaging import UploadError
 from gallery.models import Render, RenderMethod, Style, StyleKind, StyleLab
 from gallery.progress import renders_progress
 from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.jobs import stale_after
 from nstsite.models import ACTIVE
 from nstsite.redirects import redirect_back
+from nstsite.uploads import UploadError
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -30,7 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
         from gallery.landing import examples
 
         return render(request, "landing.html", {"examples": examples()})
-    from faces.services import people_in_photos, photos_with_people
+    from faces.hooks import people_in_photos, photos_with_people
 
     queryset = services.user_photos(request.user)
     # ?person=3&person=8: photos where all of these people are named (faces app, per user).

@@ -50,12 +50,14 @@ class WorkerDied(Exception):
 
 @dataclass(frozen=True)
 class TaskKind:
-    """How rows of one model are run: its queue, job function, failure callback and time limit."""
+    """How rows of one model are run: its queue, job function and time limit.
+
+    Every kind fails its rows through the one failure callback, :func:`task_failed`.
+    """
 
     model: type[BackgroundTask]
     queue: str
-    run: Callable[..., Any]
-    on_failure: Callable[..., Any]
+    run: Callable[[int], None]
     timeout_setting: str | None = None
     # When rows of one model go to different queues (a Gatys render on VGG19 to "gatys-vgg19"):
     # the queue of row ``pk`` (nstsite/capabilities.py describes the routing).
@@ -65,8 +67,9 @@ class TaskKind:
         return self.route(pk) if self.route else self.queue
 
     def send(self, pk: int) -> None:
+        """Enqueue row ``pk``'s job once the current transaction commits."""
         timeout = getattr(settings, self.timeout_setting) if self.timeout_setting else None
-        enqueue(self.queue_for(pk), self.run, self.model, pk, on_failure=self.on_failure, job_timeout=timeout)
+        enqueue(self.queue_for(pk), self.run, self.model, pk, job_timeout=timeout)
 
 
 _KINDS: dict[type[BackgroundTask], TaskKind] = {}
@@ -76,6 +79,14 @@ def register(kind: TaskKind) -> TaskKind:
     """Declare how a model's rows are run, so the reconciler can restart a row whose job was lost."""
     _KINDS[kind.model] = kind
     return kind
+
+
+def send(model: type[BackgroundTask], pk: int) -> None:
+    """Enqueue the job of row ``pk`` of ``model`` (a registered kind) once the transaction commits."""
+    kind = next((k for k in kinds() if k.model is model), None)
+    if kind is None:
+        raise LookupError(f"no job is registered for {model.__name__}")
+    kind.send(pk)
 
 
 def kinds() -> list[TaskKind]:
@@ -96,10 +107,9 @@ def enqueue(
     task_model: type[BackgroundTask],
     pk: int,
     *,
-    on_failure: Callable[..., Any],
     job_timeout: int | None = None,
 ) -> None:
-    """Enqueue ``func(pk)`` on ``queue`` once the current transaction commits.
+    """Enqueue ``func(pk)`` on ``queue`` once the current transaction commits; :func:`task_failed` handles its failure.
 
     If Redis cannot be reached the row is failed with :data:`QUEUE_DOWN`; what was saved stays.
     """
@@ -112,7 +122,7 @@ def enqueue(
                 job_timeout=job_timeout,
                 retry=Retry(max=settings.RQ_RETRY_MAX) if settings.RQ_RETRY_MAX else None,
                 failure_ttl=settings.RQ_FAILURE_TTL,
-                on_failure=Callback(on_failure),
+                on_failure=Callback(task_failed),
             )
         except RedisError:
             log.exception("could not enqueue %s(%s) on %s", func.__name__, pk, queue)
@@ -156,6 +166,30 @@ def handle_failure(
         task_model.requeue(pk, "Retrying after the worker stopped.")
     else:
         task_model.fail(pk, user_message(exc_type, exc))
+
+
+def task_failed(
+    job: Job, connection: Any, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: Any
+) -> None:
+    """The RQ failure callback of every job: the kind whose function the job ran fails or requeues its row."""
+    name = job.func_name or ""
+    kind = next((k for k in kinds() if _job_name(k.run) == name), None)
+    if kind is None:
+        log.error("failed job %s ran %s, which no registered kind runs; no row to fail", job.id, name)
+        return
+    handle_failure(kind.model, job, exc_type, exc)
+
+
+def run_task(model: type[BackgroundTask], pk: int, body: Callable[[int], object]) -> None:
+    """The shape of every job: claim row ``pk`` of ``model``, then run ``body(pk)`` while beating its heartbeat.
+
+    A row that is cancelled, finished or claimed by another worker already is left alone, so a job
+    that runs twice does nothing the second time.
+    """
+    if not model.claim(pk, worker_name=current_worker_name()):
+        return
+    with heartbeat(model, pk):
+        body(pk)
 
 
 @contextmanager

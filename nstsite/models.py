@@ -83,6 +83,16 @@ class BackgroundTask(models.Model):
         )
 
     @classmethod
+    def succeed(cls, pk: int, **fields: object) -> bool:
+        """Move a running row to succeeded with its results in ``fields``; False if it is no longer running
+        (cancelled or deleted meanwhile), so a late finish never overwrites a user's cancel."""
+        return bool(
+            cls.objects.filter(pk=pk, status=TaskStatus.RUNNING).update(
+                status=TaskStatus.SUCCEEDED, progress=1.0, finished_at=timezone.now(), **fields
+            )
+        )
+
+    @classmethod
     def requeue(cls, pk: int, reason: str) -> bool:
         """A running row goes back to the queue (its job will be retried)."""
         return bool(

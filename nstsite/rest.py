@@ -25,9 +25,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Wrap every API error as ``{"error": {"code", "message", "fields"?}}``.
 
     ``code`` is stable for clients to branch on; ``message`` is for people; ``fields`` maps a
-    field name to its messages for validation errors.
+    field name to its messages for validation errors. A Django ``ValidationError`` raised by a
+    service is a 400 like a serializer's: its field names are kept, a message without one is a
+    ``non_field_errors`` message. Views therefore call services without converting errors.
     """
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from rest_framework.exceptions import ValidationError
     from rest_framework.views import exception_handler as drf_exception_handler
+
+    if isinstance(exc, DjangoValidationError):
+        exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
 
     response = drf_exception_handler(exc, context)
     if response is None:

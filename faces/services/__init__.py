@@ -1,7 +1,19 @@
-"""The faces app's workflows. The gallery calls :func:`face_scan_create` and :func:`photo_faces_delete`."""
+"""The faces app's workflows: every change to faces, people, scans and thresholds goes through here.
 
+Views, the API and commands call these; the gallery reaches the faces app through ``faces.hooks`` only.
+"""
+
+from faces.errors import RecognitionOff
+from faces.identify import threshold_for
+from faces.references import reidentification_create
 from faces.services.calibration import calibration_apply, calibration_create, threshold_override_set
-from faces.services.clusters import clustering_create, suggestion_dismiss, suggestion_merge, suggestion_name
+from faces.services.clusters import (
+    clustering_create,
+    suggestion_decide,
+    suggestion_dismiss,
+    suggestion_merge,
+    suggestion_name,
+)
 from faces.services.consent import (
     face_share,
     person_link,
@@ -9,27 +21,29 @@ from faces.services.consent import (
     recognition_set,
     shared_face_enroll,
 )
-from faces.services.identify import threshold_for
 from faces.services.people import (
     enroll_choose,
+    enrollment_import,
     event_undo,
     face_assign,
     face_confirm,
     face_name,
     face_reject,
     people_delete,
-    people_in_photos,
-    people_of,
     person_create,
     person_delete,
     person_enroll,
     person_merge,
     person_update,
-    photos_with_people,
 )
-from faces.services.reidentify import reidentification_create
-from faces.services.scans import RecognitionOff, face_scan_create, latest_scan, photo_faces_delete, upload_create
-from faces.services.verification import verification_create
+from faces.services.scans import (
+    face_scan_create,
+    identification_create,
+    photo_faces_delete,
+    upload_create,
+    upload_scan_create,
+)
+from faces.services.verification import verification_create, verification_request
 
 __all__ = [
     "RecognitionOff",
@@ -37,6 +51,7 @@ __all__ = [
     "calibration_create",
     "clustering_create",
     "enroll_choose",
+    "enrollment_import",
     "event_undo",
     "face_assign",
     "face_confirm",
@@ -44,10 +59,8 @@ __all__ = [
     "face_reject",
     "face_scan_create",
     "face_share",
-    "latest_scan",
+    "identification_create",
     "people_delete",
-    "people_in_photos",
-    "people_of",
     "person_create",
     "person_delete",
     "person_enroll",
@@ -55,16 +68,18 @@ __all__ = [
     "person_merge",
     "person_update",
     "photo_faces_delete",
-    "photos_with_people",
     "recognition_enabled",
     "recognition_set",
     "reidentification_create",
     "shared_face_enroll",
+    "suggestion_decide",
     "suggestion_dismiss",
     "suggestion_merge",
     "suggestion_name",
     "threshold_for",
     "threshold_override_set",
     "upload_create",
+    "upload_scan_create",
     "verification_create",
+    "verification_request",
 ]

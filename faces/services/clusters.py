@@ -1,152 +1,48 @@
-"""Unknown faces: "who is this?" groups per owner, and merge suggestions.
+"""Unknown faces: "who is this?" groups to name or dismiss, merge suggestions to accept, and full regroupings.
 
-Clustering runs *per owner*: each user's unknown faces are grouped only with their own, and the
-groups are theirs to name or dismiss; staff cluster only the directory's enrollment photos. Two
-ways in, like Immich: :func:`unknown_faces_group` places a new photo's unknown faces at once
-(incremental — a face joins the group of its nearest unknown neighbour, or starts a group once
-``min_faces`` unknown faces lie within ``eps``, so suggestions appear without a button), and a
-full DBSCAN run (:func:`clustering_create`) regroups one owner's faces from scratch.
-A run replaces the open suggestions of the previous run and leaves decided ones alone: faces in a
-dismissed group are not suggested again, and a dismissed pair of people is not proposed again.
-Merge suggestions compare people's mean reference embeddings (one vector per person, so the
-cost grows with people, not faces) and skip people who appear together in a photo.
+Clustering runs *per owner* (the job: ``faces/runs/clusters.py``, which also places each new
+photo's unknown faces at once): each user's unknown faces are grouped only with their own, and the
+groups are theirs to name or dismiss; staff cluster only the directory's enrollment photos.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db import transaction
 from django.utils import timezone
 
 from faces import conf
-from faces.models import (
-    Assignment,
-    Clustering,
-    Face,
-    Person,
-    Suggestion,
-    SuggestionKind,
-    SuggestionStatus,
-    UploadPurpose,
-)
-from faces.services.identify import threshold_for, vector_literal
-from faces.services.people import active_people, face_assign, person_create, person_merge, photos_together
-from faces.services.scans import face_enroll
-from faces.vector_index import cast
-from ml.faces.cluster import dbscan
-from ml.faces.verify import pairwise_distances
-from nstsite import jobs
-from nstsite.models import TaskStatus
+from faces.identify import threshold_for
+from faces.jobs import CLUSTERINGS
+from faces.models import Clustering, PeopleEvent, Person, Suggestion, SuggestionKind, SuggestionStatus
+from faces.references import face_enroll
+from faces.selectors import person_by_name
+from faces.services.people import face_assign, person_create, person_merge
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+if TYPE_CHECKING:
+    pass
 
 
-def _owner_q(owner_id: int | None) -> Q:
-    return Q(owner_id=owner_id) if owner_id is not None else Q(owner__isnull=True)
-
-
-def unknown_faces(owner_id: int | None, embedder: str) -> QuerySet[Face]:
-    """The faces a clustering of ``owner_id`` considers: their photos' unknown faces, or (None)
-    the unassigned faces of the directory's enrollment photos — never users' faces for staff."""
-    faces = Face.objects.filter(embedder=embedder, person__isnull=True, embedding__isnull=False)
-    if owner_id is None:
-        return faces.filter(upload__purpose=UploadPurpose.ENROLL)
-    return faces.filter(owner_id=owner_id, photo__isnull=False)
-
-
-def clustering_create(*, actor, owner=None, eps: float | None = None, min_faces: int | None = None) -> Clustering:  # type: ignore[no-untyped-def]
+def clustering_create(
+    *, actor: User, owner: User | None = None, eps: float | None = None, min_faces: int | None = None
+) -> Clustering:
     """Regroup ``owner``'s unknown faces (``owner`` None: the directory's, staff only)."""
     embedder = conf.embedder_name()
     eps = eps or conf.cluster_eps() or threshold_for(embedder).value
     clustering = Clustering.objects.create(
         created_by=actor, owner=owner, embedder=embedder, eps=eps, min_faces=min_faces or conf.cluster_min_faces()
     )
-    from faces.jobs import clustering_failed, clustering_run
-
-    jobs.enqueue("faces", clustering_run, Clustering, clustering.pk, on_failure=clustering_failed)
+    CLUSTERINGS.send(clustering.pk)
     return clustering
 
 
-def _vectors(rows: list[tuple[int, object]]) -> np.ndarray:
-    return np.stack([np.asarray(e, dtype=np.float32) for _, e in rows]) if rows else np.zeros((0, 1), np.float32)
-
-
-def clustering_run_body(clustering_id: int, *, worker_name: str = "") -> None:
-    if not Clustering.claim(clustering_id, worker_name=worker_name):
-        return
-    run = Clustering.objects.get(pk=clustering_id)
-    with jobs.heartbeat(Clustering, clustering_id):
-        rows = list(
-            unknown_faces(run.owner_id, run.embedder)
-            .exclude(suggestion__status=SuggestionStatus.DISMISSED)
-            .order_by("id")
-            .values_list("id", "embedding")
-        )
-        labels = dbscan(_vectors(rows), run.eps, run.min_faces) if rows else np.zeros(0, np.int64)
-        merges = _merge_candidates(run.embedder, threshold_for(run.embedder).value, run.owner_id)
-        with transaction.atomic():
-            Suggestion.objects.filter(
-                _owner_q(run.owner_id), status=SuggestionStatus.OPEN, embedder=run.embedder
-            ).delete()
-            clusters = 0
-            for label in sorted(set(labels.tolist()) - {-1}):
-                members = [rows[i][0] for i in np.flatnonzero(labels == label)]
-                suggestion = Suggestion.objects.create(
-                    clustering=run, owner_id=run.owner_id, kind=SuggestionKind.CLUSTER, embedder=run.embedder,
-                    size=len(members),
-                )  # fmt: skip
-                Face.objects.filter(id__in=members).update(suggestion=suggestion)
-                clusters += 1
-            for a, b, distance in merges:
-                Suggestion.objects.create(
-                    clustering=run, owner_id=run.owner_id, kind=SuggestionKind.MERGE, embedder=run.embedder,
-                    person_a_id=a, person_b_id=b, distance=distance, size=2,
-                )  # fmt: skip
-            Clustering.objects.filter(pk=clustering_id, status=TaskStatus.RUNNING).update(
-                status=TaskStatus.SUCCEEDED,
-                progress=1.0,
-                faces_considered=len(rows),
-                clusters_found=clusters,
-                merges_found=len(merges),
-                finished_at=timezone.now(),
-            )
-
-
-def _merge_candidates(embedder: str, threshold: float, owner_id: int | None) -> list[tuple[int, int, float]]:
-    people = list(active_people().filter(_owner_q(owner_id), hidden=False).values_list("id", flat=True))
-    # Each list's own references: enrolled faces for the directory, the owner's confirmations for theirs.
-    references = (
-        Q(assignment=Assignment.ENROLLED) if owner_id is None else Q(assignment=Assignment.CONFIRMED, owner_id=owner_id)
-    )
-    rows = Face.objects.filter(
-        references, embedder=embedder, person_id__in=people, embedding__isnull=False
-    ).values_list("person_id", "embedding")
-    by_person: dict[int, list[np.ndarray]] = {}
-    for person_id, embedding in rows:
-        by_person.setdefault(person_id, []).append(np.asarray(embedding, dtype=np.float64))
-    ids = sorted(by_person)
-    if len(ids) < 2:
-        return []
-    means = np.stack([np.mean(by_person[i], axis=0) for i in ids])
-    distances = pairwise_distances(means, means)
-    dismissed = {
-        frozenset((a, b))
-        for a, b in Suggestion.objects.filter(kind=SuggestionKind.MERGE, status=SuggestionStatus.DISMISSED).values_list(
-            "person_a_id", "person_b_id"
-        )
-    }
-    found = []
-    for i in range(len(ids)):
-        for j in range(i + 1, len(ids)):
-            if distances[i, j] <= threshold and frozenset((ids[i], ids[j])) not in dismissed:
-                a, b = Person.objects.get(pk=ids[i]), Person.objects.get(pk=ids[j])
-                if not photos_together(a, b):
-                    found.append((ids[i], ids[j], float(distances[i, j])))
-    return sorted(found, key=lambda t: t[2])
-
-
 @transaction.atomic
-def suggestion_name(*, suggestion: Suggestion, actor, name: str = "", person: Person | None = None) -> Person:  # type: ignore[no-untyped-def]
+def suggestion_name(*, suggestion: Suggestion, actor: User, name: str = "", person: Person | None = None) -> Person:
     """Name a group of unknown faces: a new person (``name``) or an existing ``person`` — of the
     group's owner (a user's group names their people; a directory group enrolls directory people).
 
@@ -155,8 +51,6 @@ def suggestion_name(*, suggestion: Suggestion, actor, name: str = "", person: Pe
     if suggestion.kind != SuggestionKind.CLUSTER or suggestion.status != SuggestionStatus.OPEN:
         raise ValidationError("This suggestion is not an open group of faces.")
     if person is None:
-        from faces.services.people import person_by_name
-
         found = person_by_name(name, user=suggestion.owner) if suggestion.owner is not None else None
         person = found or person_create(name=name, actor=actor, owner=suggestion.owner)
     elif person.owner_id not in (suggestion.owner_id, None) or (suggestion.owner_id is None and person.owner_id):
@@ -180,7 +74,7 @@ def suggestion_name(*, suggestion: Suggestion, actor, name: str = "", person: Pe
 
 
 @transaction.atomic
-def suggestion_dismiss(*, suggestion: Suggestion, actor) -> Suggestion:  # type: ignore[no-untyped-def]
+def suggestion_dismiss(*, suggestion: Suggestion, actor: User) -> Suggestion:
     if suggestion.status != SuggestionStatus.OPEN:
         raise ValidationError("This suggestion was already decided.")
     suggestion.status, suggestion.decided = SuggestionStatus.DISMISSED, timezone.now()
@@ -189,51 +83,34 @@ def suggestion_dismiss(*, suggestion: Suggestion, actor) -> Suggestion:  # type:
 
 
 @transaction.atomic
-def suggestion_merge(*, suggestion: Suggestion, actor):  # type: ignore[no-untyped-def]
+def suggestion_merge(*, suggestion: Suggestion, actor: User) -> PeopleEvent:
     """Accept a merge suggestion: person_b goes into person_a (undo from the audit log)."""
-    if suggestion.kind != SuggestionKind.MERGE or suggestion.status != SuggestionStatus.OPEN:
+    a, b = suggestion.person_a, suggestion.person_b
+    if suggestion.kind != SuggestionKind.MERGE or suggestion.status != SuggestionStatus.OPEN or a is None or b is None:
         raise ValidationError("This suggestion is not an open merge.")
-    event = person_merge(source=suggestion.person_b, target=suggestion.person_a, actor=actor)  # type: ignore[arg-type]
+    event = person_merge(source=b, target=a, actor=actor)
     Suggestion.objects.filter(pk=suggestion.pk).update(status=SuggestionStatus.ACCEPTED, decided=timezone.now())
     return event
 
 
-def unknown_faces_group(*, owner_id: int, face_ids: list[int], embedder: str) -> int:
-    """Place a new photo's unknown faces among the owner's groups (incremental clustering).
+DECISIONS = ("name", "merge", "dismiss")
 
-    For each face still unknown, its owner's other unknown faces within ``eps`` (exact search over
-    that owner's rows only) decide: it joins the group of the nearest one that has a group (a
-    dismissed group too, so a stranger once dismissed stays quiet); otherwise, once it and its
-    neighbours number ``min_faces``, they start a new open group. Returns the faces placed.
+
+def suggestion_decide(
+    *, suggestion: Suggestion, decision: str, actor: User, name: str = ""
+) -> Person | PeopleEvent | Suggestion:
+    """A user's (or, for the directory's, staff's) answer to an open suggestion: ``name`` the group
+    (a new or existing person called ``name``), ``merge`` the two people, or ``dismiss`` it.
+
+    Pages of users and of staff both come here, so both refuse a suggestion already decided.
+    Returns what the decision made: the person named, the merge's audit event, or the suggestion.
     """
-    eps = conf.cluster_eps() or threshold_for(embedder).value
-    min_faces = conf.cluster_min_faces()
-    dim = conf.embedder_dim(embedder)
-    placed = 0
-    faces = Face.objects.filter(
-        id__in=face_ids, owner_id=owner_id, person__isnull=True, embedding__isnull=False, suggestion__isnull=True
-    ).order_by("id")
-    for face in faces:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id, suggestion_id, {cast(dim)} <=> %s::vector({dim}) AS d FROM faces_face "  # noqa: S608
-                "WHERE owner_id = %s AND embedder = %s AND person_id IS NULL AND embedding IS NOT NULL "
-                "AND photo_id IS NOT NULL AND photo_id <> %s ORDER BY d LIMIT 50",
-                [vector_literal(face.embedding), owner_id, embedder, face.photo_id or 0],  # type: ignore[arg-type]
-            )
-            near = [(i, s, float(d)) for i, s, d in cursor.fetchall() if d <= eps]
-        grouped = [s for _, s, _ in near if s is not None]
-        if grouped:
-            suggestion = Suggestion.objects.filter(pk=grouped[0]).first()
-            if suggestion is not None and suggestion.owner_id == owner_id:
-                Face.objects.filter(pk=face.pk).update(suggestion=suggestion)
-                Suggestion.objects.filter(pk=suggestion.pk).update(size=suggestion.faces.count())
-                placed += 1
-            continue
-        if len(near) + 1 >= min_faces:
-            suggestion = Suggestion.objects.create(
-                owner_id=owner_id, kind=SuggestionKind.CLUSTER, embedder=embedder, size=len(near) + 1
-            )
-            Face.objects.filter(id__in=[face.pk] + [i for i, _, _ in near]).update(suggestion=suggestion)
-            placed += 1
-    return placed
+    if suggestion.status != SuggestionStatus.OPEN:
+        raise ValidationError("This suggestion was already decided.")
+    if decision == "name":
+        return suggestion_name(suggestion=suggestion, name=name, actor=actor)
+    if decision == "merge":
+        return suggestion_merge(suggestion=suggestion, actor=actor)
+    if decision == "dismiss":
+        return suggestion_dismiss(suggestion=suggestion, actor=actor)
+    raise ValidationError(f"Decide one of: {', '.join(DECISIONS)}.")

@@ -10,15 +10,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from faces import conf
+from faces.identify import threshold_for, vector_literal
 from faces.models import Assignment, EventAction, Face, FaceScan, FaceSettings, Person, Suggestion, SuggestionStatus
-from faces.services.identify import threshold_for, vector_literal
+from faces.references import face_enroll
 from faces.services.people import log_event, reidentify_for_person
-from faces.services.scans import face_enroll
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def directory_match(*, person: Person, directory_person: Person) -> float | None:
@@ -36,10 +41,12 @@ def directory_match(*, person: Person, directory_person: Person) -> float | None
     ).values_list("embedding", flat=True)
     with connection.cursor() as cursor:
         for embedding in rows[:50]:
+            if embedding is None:  # (the filter excludes these; this tells the type checker)
+                continue
             cursor.execute(
                 f"SELECT min({cast(dim)} <=> %s::vector({dim})) FROM faces_face "  # noqa: S608 - int dim only
                 "WHERE person_id = %s AND assignment = 'enrolled' AND embedder = %s",
-                [vector_literal(embedding), directory_person.pk, embedder],  # type: ignore[arg-type]
+                [vector_literal(embedding), directory_person.pk, embedder],
             )
             value = cursor.fetchone()[0]
             if value is not None and (best is None or value < best):
@@ -48,7 +55,7 @@ def directory_match(*, person: Person, directory_person: Person) -> float | None
 
 
 @transaction.atomic
-def person_link(*, person: Person, directory_person: Person | None, actor) -> Person:  # type: ignore[no-untyped-def]
+def person_link(*, person: Person, directory_person: Person | None, actor: User) -> Person:
     """Link one of a user's people to the directory entry they are (or unlink with None).
 
     Allowed only when a face the user named as ``person`` matches ``directory_person`` by the
@@ -74,7 +81,7 @@ def person_link(*, person: Person, directory_person: Person | None, actor) -> Pe
 
 
 @transaction.atomic
-def face_share(*, face: Face, shared: bool, actor) -> Face:  # type: ignore[no-untyped-def]
+def face_share(*, face: Face, shared: bool, actor: User) -> Face:
     """The owner offers (or withdraws) a named face to the directory: consent, off by default.
 
     Withdrawing also takes it out of the directory if staff had enrolled it."""
@@ -92,7 +99,7 @@ def face_share(*, face: Face, shared: bool, actor) -> Face:  # type: ignore[no-u
 
 
 @transaction.atomic
-def shared_face_enroll(*, face: Face, person: Person, actor) -> Face:  # type: ignore[no-untyped-def]
+def shared_face_enroll(*, face: Face, person: Person, actor: User) -> Face:
     """Staff enroll a face a user shared into directory ``person`` (never without the consent flag)."""
     face = Face.objects.select_for_update().get(pk=face.pk)
     if not face.shared:
@@ -104,7 +111,7 @@ def shared_face_enroll(*, face: Face, person: Person, actor) -> Face:  # type: i
 
 
 @transaction.atomic
-def recognition_set(*, user, enabled: bool) -> int:  # type: ignore[no-untyped-def]
+def recognition_set(*, user: User, enabled: bool) -> int:
     """Turn face recognition on or off for ``user``. Off erases every embedding of their faces
     (names they gave stay as words; nothing is computed again) and stops their queued scans.
     Returns how many embeddings were erased."""
@@ -126,5 +133,5 @@ def recognition_set(*, user, enabled: bool) -> int:  # type: ignore[no-untyped-d
     return erased
 
 
-def recognition_enabled(*, user) -> bool:  # type: ignore[no-untyped-def]
+def recognition_enabled(*, user: User) -> bool:
     return FaceSettings.recognition_on(user.pk)

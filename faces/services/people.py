@@ -4,7 +4,7 @@ Whose answer counts where:
 
 * A face's owner names, confirms, corrects and rejects faces on *their* photos only; a naming
   makes the face ``confirmed``, a reference for that owner's identification and nobody else's
-  (see :mod:`faces.services.identify`). Naming with a new name creates one of the owner's people.
+  (see :mod:`faces.identify`). Naming with a new name creates one of the owner's people.
 * Staff manage the directory (people with no owner): enrollment, rename, merge, hide, delete.
   Nothing a normal user does changes the directory; a face a user *shared* (consent, off by
   default) may be enrolled into it by staff.
@@ -20,15 +20,17 @@ Whose answer counts where:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from faces import conf
+from faces.detection import detect_and_embed, store_detections
+from faces.identify import FaceQuery, identify, threshold_for
 from faces.models import (
     Assignment,
     EventAction,
@@ -41,21 +43,25 @@ from faces.models import (
     Upload,
     UploadPurpose,
 )
-from faces.services.identify import FaceQuery, identify, threshold_for
-from faces.services.reidentify import reidentification_create
-from faces.services.scans import face_enroll, face_scan_create, upload_create
-from gallery.imaging import UploadError
+from faces.references import face_enroll, reidentification_create
+from faces.selectors import active_people, person_by_name, photos_together
+from faces.services.scans import upload_create, upload_scan_create
+from ml.images import open_image
+from nstsite.uploads import UploadError
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def log_event(
     action: str,
-    actor,
+    actor: User,
     person: Person | None,
     other: Person | None = None,
     *,
     owner_id: int | None = -1,
     **details: object,
-) -> PeopleEvent:  # type: ignore[no-untyped-def]
+) -> PeopleEvent:
     """Log an edit; ``owner_id`` defaults to the person's owner (None: a directory event)."""
     if owner_id == -1:
         owner_id = person.owner_id if person is not None else None
@@ -71,15 +77,6 @@ def log_event(
     )  # fmt: skip
 
 
-def active_people() -> QuerySet[Person]:
-    """People that exist in their own right (not merged into someone)."""
-    return Person.objects.filter(merged_into__isnull=True)
-
-
-def directory_people() -> QuerySet[Person]:
-    return active_people().filter(owner__isnull=True)
-
-
 def reidentify_for_person(person: Person, embedder: str | None = None, reason: str = "") -> None:
     """``person`` gained references: queue a pass over the faces that may now be theirs."""
     reidentification_create(owner_id=person.owner_id, embedder=embedder or conf.embedder_name(), reason=reason)
@@ -89,7 +86,7 @@ def reidentify_for_person(person: Person, embedder: str | None = None, reason: s
 
 
 @transaction.atomic
-def person_create(*, name: str, actor, notes: str = "", owner=None) -> Person:  # type: ignore[no-untyped-def]
+def person_create(*, name: str, actor: User, notes: str = "", owner: User | None = None) -> Person:
     """A directory entry (``owner`` None, staff only) or one of ``owner``'s people."""
     name = name.strip()
     if not name:
@@ -101,23 +98,56 @@ def person_create(*, name: str, actor, notes: str = "", owner=None) -> Person:  
     return person
 
 
-def person_enroll(*, person: Person, files: Iterable[UploadedFile], actor) -> tuple[list[FaceScan], list[str]]:  # type: ignore[no-untyped-def]
+def person_enroll(*, person: Person, files: Iterable[UploadedFile], actor: User) -> tuple[list[FaceScan], list[str]]:
     """Store enrollment photos of directory ``person`` and queue a scan of each; returns (scans, errors)."""
     if not person.in_directory:
         raise ValidationError("Only directory people are enrolled from photos; name your people on your photos.")
     scans, errors = [], []
     for file in files:
         try:
-            with transaction.atomic():
-                upload = upload_create(owner=actor, file=file, purpose=UploadPurpose.ENROLL, person=person)
-                scans.append(face_scan_create(upload=upload))
+            scans.append(upload_scan_create(owner=actor, file=file, purpose=UploadPurpose.ENROLL, person=person))
         except UploadError as exc:
             errors.append(str(exc))
     return scans, errors
 
 
+def enrollment_import(*, person_name: str, data: bytes, file_name: str, actor: User, largest: bool = False) -> str:
+    """Enroll one photo file of the directory person called ``person_name`` (created on first use),
+    running the detector and embedder in this process: for a command, never a web request.
+
+    The photo takes the same path as one a worker scans: a stored upload, a scan claimed here and
+    marked succeeded, the (largest) face enrolled. Returns why it was skipped, or "" when enrolled.
+    """
+    try:
+        image = open_image(data)
+    except (OSError, ValueError) as exc:
+        return f"unreadable: {exc}"
+    embedder = conf.embedder_name()
+    detections = detect_and_embed(image, embedder)
+    if not detections:
+        return "no face found"
+    if len(detections) > 1 and not largest:
+        return f"{len(detections)} faces (use --largest, or enroll it on the person page)"
+    with transaction.atomic():
+        name = person_name.strip()
+        person = active_people().filter(name__iexact=name).first() or person_create(name=name, actor=actor)
+        try:
+            upload = upload_create(owner=actor, file=data, purpose=UploadPurpose.ENROLL, person=person, name=file_name)
+        except UploadError as exc:
+            return str(exc)
+        if Upload.objects.filter(person=person, sha256=upload.sha256).exclude(pk=upload.pk).exists():
+            upload.delete()
+            return "already enrolled"
+        scan = FaceScan.objects.create(owner=actor, upload=upload, embedder=embedder)
+        FaceScan.claim(scan.pk, worker_name="import_people")
+        main = max(detections, key=lambda d: d.face.width * d.face.height)
+        face_enroll(face=store_detections(scan, image, [main])[0], person=person, actor=actor)
+        FaceScan.succeed(scan.pk, face_count=len(detections))
+    return ""
+
+
 @transaction.atomic
-def enroll_choose(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
+def enroll_choose(*, face: Face, actor: User) -> Face:
     """Staff picked which face of a multi-face enrollment photo is the person; the others go."""
     upload = face.upload
     if upload is None or upload.purpose != UploadPurpose.ENROLL or upload.person is None:
@@ -131,8 +161,8 @@ def enroll_choose(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
 
 @transaction.atomic
 def person_update(
-    *, person: Person, actor, name: str | None = None, notes: str | None = None, hidden: bool | None = None
-) -> Person:  # type: ignore[no-untyped-def]
+    *, person: Person, actor: User, name: str | None = None, notes: str | None = None, hidden: bool | None = None
+) -> Person:
     if name is not None and name.strip() and name.strip() != person.name:
         old = person.name
         person.name = name.strip()[:200]
@@ -150,16 +180,8 @@ def person_update(
     return person
 
 
-def photos_together(a: Person, b: Person) -> list[int]:
-    """Gallery photos and uploads where ``a`` and ``b`` both have a face (so they are two people)."""
-    shared_photos = set(Face.objects.filter(person=a, photo__isnull=False).values_list("photo_id", flat=True)) & set(
-        Face.objects.filter(person=b, photo__isnull=False).values_list("photo_id", flat=True)
-    )
-    return sorted(shared_photos)
-
-
 @transaction.atomic
-def person_merge(*, source: Person, target: Person, actor) -> PeopleEvent:  # type: ignore[no-untyped-def]
+def person_merge(*, source: Person, target: Person, actor: User) -> PeopleEvent:
     """Merge ``source`` into ``target``; undo with :func:`event_undo` on the returned event."""
     source = Person.objects.select_for_update().get(pk=source.pk)
     target = Person.objects.select_for_update().get(pk=target.pk)
@@ -198,7 +220,7 @@ def person_merge(*, source: Person, target: Person, actor) -> PeopleEvent:  # ty
 
 
 @transaction.atomic
-def event_undo(*, event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-untyped-def]
+def event_undo(*, event: PeopleEvent, actor: User) -> PeopleEvent:
     """Undo a merge (the moved faces and photos go back, the source person returns), a rename, a
     naming (the face gets its previous name back) or a "not this person" (the rejection goes)."""
     event = PeopleEvent.objects.select_for_update().get(pk=event.pk)
@@ -240,7 +262,7 @@ def event_undo(*, event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-
 
 
 @transaction.atomic
-def person_delete(*, person: Person, actor) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def person_delete(*, person: Person, actor: User) -> dict[str, int]:
     """Delete ``person`` and the people merged into them.
 
     Faces on users' photos are *unlinked* (they become unknown, and stay); the directory's
@@ -272,7 +294,7 @@ def person_delete(*, person: Person, actor) -> dict[str, int]:  # type: ignore[n
     return counts
 
 
-def people_delete(*, people: Iterable[Person], actor) -> int:  # type: ignore[no-untyped-def]
+def people_delete(*, people: Iterable[Person], actor: User) -> int:
     count = 0
     for person in list(people):
         if Person.objects.filter(pk=person.pk).exists():  # may have gone with a merged-into target
@@ -297,7 +319,7 @@ def _face_state(face: Face) -> dict[str, object]:
 
 
 @transaction.atomic
-def face_confirm(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
+def face_confirm(*, face: Face, actor: User) -> Face:
     """The owner says the name is right: the face becomes a reference for the owner's photos."""
     if face.person is None:
         raise ValidationError("There is no name to confirm on this face.")
@@ -312,7 +334,7 @@ def face_confirm(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
 
 
 @transaction.atomic
-def face_assign(*, face: Face, person: Person, actor) -> Face:  # type: ignore[no-untyped-def]
+def face_assign(*, face: Face, person: Person, actor: User) -> Face:
     """Name ``face`` as ``person`` (one of the owner's people or a directory entry): confirmed,
     kept by later automatic runs, and a reference for the owner's photos only."""
     _check_assignable(person, face)
@@ -340,7 +362,7 @@ def face_assign(*, face: Face, person: Person, actor) -> Face:  # type: ignore[n
 
 
 @transaction.atomic
-def face_name(*, face: Face, name: str, actor) -> Face:  # type: ignore[no-untyped-def]
+def face_name(*, face: Face, name: str, actor: User) -> Face:
     """ "Who is this?" with a typed name: the owner's person of that name, else a visible directory
     entry of that name, else a new person of the owner's — one tap, no staff needed."""
     name = name.strip()
@@ -354,7 +376,7 @@ def face_name(*, face: Face, name: str, actor) -> Face:  # type: ignore[no-untyp
 
 
 @transaction.atomic
-def face_reject(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
+def face_reject(*, face: Face, actor: User) -> Face:
     """ "Not this person": remembered for this face (the owner's word, nobody else's), then the
     next candidate is looked for (SQL only)."""
     person = face.person
@@ -369,7 +391,7 @@ def face_reject(*, face: Face, actor) -> Face:  # type: ignore[no-untyped-def]
     return face
 
 
-def _face_event_undo(event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[no-untyped-def]
+def _face_event_undo(event: PeopleEvent, actor: User) -> PeopleEvent:
     """Put a face back as it was before a naming, confirmation or rejection."""
     face = Face.objects.filter(pk=event.details.get("face")).first()
     if face is None:
@@ -390,7 +412,7 @@ def _face_event_undo(event: PeopleEvent, actor) -> PeopleEvent:  # type: ignore[
             others.update(person=None, assignment=Assignment.NONE, distance=None, updated=timezone.now())
     face.person_id = person_id
     face.assignment = str(before.get("assignment") or "") if person_id is not None else Assignment.NONE
-    face.distance = before.get("distance") if person_id is not None else None  # type: ignore[assignment]
+    face.distance = before.get("distance") if person_id is not None else None
     face.assigned_by = actor
     face.save(update_fields=["person", "assignment", "distance", "assigned_by", "updated"])
     return log_event(EventAction.UNDO, actor, face.person, owner_id=event.owner_id, face=face.pk, undoes=event.pk)
@@ -413,50 +435,3 @@ def reidentify(face: Face) -> None:
         face.assignment = Assignment.AUTO if match.sure else Assignment.SUGGESTED
         face.distance = match.distance
         face.save(update_fields=["person", "assignment", "distance", "updated"])
-
-
-def person_by_name(name: str, *, user) -> Person | None:  # type: ignore[no-untyped-def]
-    """The person ``user`` means by ``name`` (case-insensitive): their own first, then the directory."""
-    visible = active_people().visible_to(user).filter(name__iexact=name.strip())  # type: ignore[attr-defined]
-    return (
-        visible.filter(owner=user).order_by("id").first() or visible.filter(owner__isnull=True).order_by("id").first()
-    )
-
-
-def people_of(user) -> QuerySet[Person]:  # type: ignore[no-untyped-def]
-    """``user``'s own people with their photo counts (hidden ones included; pages filter)."""
-    return (
-        active_people()
-        .filter(owner=user)
-        .annotate(photo_count=Count("faces__photo", filter=Q(faces__owner=user), distinct=True))
-        .select_related("cover", "directory_person")
-        .order_by("name", "id")
-    )
-
-
-def people_in_photos(*, user) -> list[Person]:
-    """Everyone named in ``user``'s photos (their people and directory people), for the gallery's
-    people filter."""
-    ids = (
-        Face.objects.filter(owner=user, photo__isnull=False, person__isnull=False)
-        .exclude(assignment=Assignment.SUGGESTED)
-        .values_list("person_id", flat=True)
-        .distinct()
-    )
-    return list(active_people().visible_to(user).filter(id__in=ids, hidden=False).order_by("name", "id"))  # type: ignore[attr-defined]
-
-
-def photos_with_people(*, user, photos, person_ids: Iterable[int]):  # type: ignore[no-untyped-def]
-    """``photos`` (a queryset of ``user``'s photos) narrowed to those where *every* one of
-    ``person_ids`` is named (suggestions do not count). Ids the user cannot see match nothing."""
-    visible = set(active_people().visible_to(user).filter(id__in=list(person_ids)).values_list("id", flat=True))  # type: ignore[attr-defined]
-    wanted = set(person_ids)
-    if wanted - visible:
-        return photos.none()
-    for person_id in sorted(wanted):
-        photos = photos.filter(
-            id__in=Face.objects.filter(owner=user, person_id=person_id, photo__isnull=False)
-            .exclude(assignment=Assignment.SUGGESTED)
-            .values("photo_id")
-        )
-    return photos

@@ -1,58 +1,35 @@
-"""Face scans: detect, embed and identify the faces of a gallery photo or an upload (on the faces queue).
+"""Face scans: storing an image uploaded to the faces app and queueing the job that finds its faces.
 
-Re-running a scan never loses what people said: faces whose assignment is *enrolled* or
-*confirmed* are kept as they are (matched to the new detections by box overlap, as Immich does
-with IoU > 0.5), and "not this person" rejections stay with the face.
+The job's own work is in ``faces/runs/scans.py``; this module only creates rows and enqueues.
 """
 
 from __future__ import annotations
 
-import io
-import logging
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-from django.core.files.base import ContentFile
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
-from PIL import Image
 
-from faces import conf, engines
-from faces.models import (
-    Assignment,
-    EventAction,
-    Face,
-    FaceScan,
-    FaceSettings,
-    PeopleEvent,
-    Person,
-    Upload,
-    UploadPurpose,
-)
-from faces.services.identify import FaceQuery, identify, threshold_for
-from gallery.imaging import encode, read_upload
-from ml.faces.align import crop_thumbnail
-from ml.images import open_image
+from faces import conf
+from faces.errors import RecognitionOff
+from faces.jobs import FACE_SCANS
+from faces.models import Face, FaceScan, FaceSettings, Person, Upload, UploadPurpose
+from faces.services.uploads import uploads_guard
 from nstsite import jobs
-from nstsite.models import ACTIVE, TaskStatus
+from nstsite.models import ACTIVE
+from nstsite.uploads import UploadError, encode, read_upload
 
 if TYPE_CHECKING:
-    from ml.faces.detect import DetectedFace
+    from django.contrib.auth.models import User
 
-log = logging.getLogger(__name__)
-
-CROP_SIDE = 160
-IOU_SAME_FACE = 0.5
+    from gallery.models import Photo
 
 
 def upload_create(
-    *, owner, file: UploadedFile | bytes, purpose: str, person: Person | None = None, name: str = ""
-) -> Upload:  # type: ignore[no-untyped-def]
-    """Validate and store an image uploaded to the faces app; raises ``gallery.imaging.UploadError``."""
+    *, owner: User, file: UploadedFile | bytes, purpose: str, person: Person | None = None, name: str = ""
+) -> Upload:
+    """Validate and store an image uploaded to the faces app; raises ``nstsite.uploads.UploadError``."""
     clean = read_upload(file, name=name)
     upload = Upload(
         owner=owner,
@@ -67,24 +44,24 @@ def upload_create(
     return upload
 
 
-class RecognitionOff(Exception):
-    user_message = "Face recognition is turned off for your account (Faces → Settings)."
-
-
-def face_scan_create(*, photo=None, upload: Upload | None = None, owner=None) -> FaceScan:  # type: ignore[no-untyped-def]
+def face_scan_create(*, photo: Photo | None = None, upload: Upload | None = None) -> FaceScan:
     """Enqueue detection + identification of a gallery ``photo`` (or a faces ``upload``).
 
     Idempotent while a scan of the same source is queued or running: that scan is returned.
     The job is enqueued when the surrounding transaction commits. Raises :class:`RecognitionOff`
     for a photo or identification upload of a user who turned face recognition off.
     """
-    if (photo is None) == (upload is None):
+    source: dict[str, Photo | Upload]
+    if photo is not None and upload is None:
+        owner_id, source = photo.owner_id, {"photo": photo}
+        enrollment = False
+    elif upload is not None and photo is None:
+        owner_id, source = upload.owner_id, {"upload": upload}
+        enrollment = upload.purpose == UploadPurpose.ENROLL
+    else:
         raise ValueError("give exactly one of photo or upload")
-    source_owner = photo.owner_id if photo is not None else upload.owner_id  # type: ignore[union-attr]
-    enrollment = upload is not None and upload.purpose == UploadPurpose.ENROLL
-    if not enrollment and not FaceSettings.recognition_on(source_owner):
+    if not enrollment and not FaceSettings.recognition_on(owner_id):
         raise RecognitionOff()
-    source = {"photo": photo} if photo is not None else {"upload": upload}
     FaceScan.reap_stale(after=jobs.stale_after())  # a scan whose worker died is not "active"
     active = FaceScan.objects.filter(status__in=ACTIVE, **source).first()
     if active is not None:
@@ -94,23 +71,41 @@ def face_scan_create(*, photo=None, upload: Upload | None = None, owner=None) ->
         active.refresh_from_db()
         if active.is_active:
             return active
-    scan = FaceScan.objects.create(
-        owner=owner or (photo.owner if photo is not None else upload.owner),  # type: ignore[union-attr]
-        embedder=conf.embedder_name(),
-        **source,
-    )
-    from faces.jobs import face_scan_failed, face_scan_run
-
-    jobs.enqueue("faces", face_scan_run, FaceScan, scan.pk, on_failure=face_scan_failed)
+    scan = FaceScan.objects.create(owner_id=owner_id, embedder=conf.embedder_name(), **source)
+    FACE_SCANS.send(scan.pk)
     return scan
 
 
-def latest_scan(*, photo=None, upload: Upload | None = None) -> FaceScan | None:  # type: ignore[no-untyped-def]
-    source = {"photo": photo} if photo is not None else {"upload": upload}
-    return FaceScan.objects.filter(**source).order_by("-created", "-id").first()
+def upload_scan_create(
+    *, owner: User, file: UploadedFile | bytes, purpose: str, person: Person | None = None, name: str = ""
+) -> FaceScan:
+    """Store an uploaded image and queue its scan, all or nothing: if either is refused
+    (``UploadError``, :class:`RecognitionOff`), no row and no file is left behind."""
+    with uploads_guard() as stored:
+        upload = upload_create(owner=owner, file=file, purpose=purpose, person=person, name=name)
+        stored.append(upload)
+        return face_scan_create(upload=upload)
 
 
-def photo_faces_delete(*, photo) -> int:  # type: ignore[no-untyped-def]
+def identification_create(*, owner: User, image: UploadedFile | None = None, photo: Photo | None = None) -> FaceScan:
+    """Identify the faces of ``image`` (uploaded now) or of ``photo`` (one of ``owner``'s): a scan job.
+
+    Raises :class:`RecognitionOff` when ``owner`` turned recognition off (checked before anything
+    is stored), and a ``ValidationError`` on ``image`` for a refused image.
+    """
+    if photo is not None:
+        return face_scan_create(photo=photo)
+    if image is None:
+        raise ValidationError({"image": "Choose a photo to upload."})
+    if not FaceSettings.recognition_on(owner.pk):
+        raise RecognitionOff()
+    try:
+        return upload_scan_create(owner=owner, file=image, purpose=UploadPurpose.IDENTIFY)
+    except UploadError as exc:
+        raise ValidationError({"image": str(exc)}) from exc
+
+
+def photo_faces_delete(*, photo: Photo) -> int:
     """Erase every face of a gallery photo (rows, embeddings, crop files) and its scans.
 
     The gallery calls this before deleting a photo; the CASCADE would remove the rows too, and
@@ -120,281 +115,3 @@ def photo_faces_delete(*, photo) -> int:  # type: ignore[no-untyped-def]
         count, _ = Face.objects.filter(photo=photo).delete()
         FaceScan.objects.filter(photo=photo).delete()
     return count
-
-
-# --- the job's work --------------------------------------------------------------------------
-
-
-@dataclass
-class Detection:
-    face: DetectedFace
-    embedding: np.ndarray
-
-
-def _open_source(scan: FaceScan) -> Image.Image:
-    field = scan.photo.image if scan.photo_id else scan.upload.image  # type: ignore[union-attr]
-    with field.open("rb") as handle:
-        return open_image(handle.read())
-
-
-def detect_and_embed(image: Image.Image, embedder_name: str) -> list[Detection]:
-    """Run the detector and the embedder on one photo (worker or CLI only)."""
-    return detect_and_embed_many([image], [embedder_name])[0]
-
-
-def detect_and_embed_many(images: Sequence[Image.Image], embedder_names: Sequence[str]) -> list[list[Detection]]:
-    """Detections with embeddings for several photos at once (worker or CLI only).
-
-    Detection runs as one cascade over all photos; each embedder then aligns the faces of its
-    photos and embeds them in one batch. The result per photo is what :func:`detect_and_embed`
-    gives for it alone (tests/faces/test_scan_batches.py).
-    """
-    found = engines.detector().detect_batch(images)
-    results: list[list[Detection]] = [[] for _ in images]
-    by_embedder: dict[str, list[int]] = defaultdict(list)
-    for index, faces in enumerate(found):
-        if faces:
-            by_embedder[embedder_names[index]].append(index)
-    for name, members in by_embedder.items():
-        embedder = engines.embedder(name)
-        chips = [embedder.align(images[i], found[i]) for i in members]
-        vectors = embedder.embed_chips([chip for per_photo in chips for chip in per_photo])
-        start = 0
-        for i in members:
-            count = len(found[i])
-            results[i] = [Detection(f, v) for f, v in zip(found[i], vectors[start : start + count], strict=True)]
-            start += count
-    return results
-
-
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def _crop_file(image: Image.Image, box: tuple[float, ...]) -> ContentFile:
-    buffer = io.BytesIO()
-    crop_thumbnail(image, box, size=CROP_SIDE).save(buffer, "JPEG", quality=88)
-    return ContentFile(buffer.getvalue(), name="crop.jpg")
-
-
-def _apply_detection(face: Face, detection: Detection, embedder: str) -> None:
-    x1, y1, x2, y2 = detection.face.box
-    face.x1, face.y1, face.x2, face.y2 = float(x1), float(y1), float(x2), float(y2)
-    face.landmarks = [[float(x), float(y)] for x, y in detection.face.landmarks]
-    face.score = float(detection.face.score)
-    face.embedding = detection.embedding
-    face.embedder = embedder
-
-
-def store_detections(scan: FaceScan, image: Image.Image, detections: list[Detection]) -> list[Face]:
-    """Match detections to the source's existing faces and save them; returns the source's faces.
-
-    Kept faces (enrolled/confirmed) keep their person; other matched faces keep their rejections
-    and get re-identified; existing unkept faces that no detection matches are removed.
-    """
-    source = {"photo_id": scan.photo_id} if scan.photo_id else {"upload_id": scan.upload_id}
-    existing = list(Face.objects.filter(**source))
-    unmatched = set(range(len(existing)))
-    faces: list[Face] = []
-    with_crops = scan.photo_id is not None or scan.upload.purpose == UploadPurpose.ENROLL  # type: ignore[union-attr]
-    for detection in detections:
-        overlaps = [(iou(existing[i].box, detection.face.box), i) for i in unmatched]
-        best = max(overlaps, default=(0.0, -1))
-        if best[0] >= IOU_SAME_FACE:
-            face = existing[best[1]]
-            unmatched.discard(best[1])
-        else:
-            face = Face(owner_id=scan.owner_id, **source)
-        _apply_detection(face, detection, scan.embedder)
-        if with_crops:
-            if face.crop:
-                face.crop.delete(save=False)
-            face.crop.save("crop.jpg", _crop_file(image, face.box), save=False)
-        face.save()
-        faces.append(face)
-    for i in unmatched:
-        if existing[i].is_kept:
-            faces.append(existing[i])  # the detector missed a face a person named: keep their word
-        else:
-            existing[i].delete()
-    return faces
-
-
-def identify_source_faces(scan: FaceScan, faces: list[Face]) -> float:
-    """Assign people to the source's faces that nobody confirmed; returns the threshold used."""
-    threshold = threshold_for(scan.embedder).value
-    open_faces = [f for f in faces if not f.is_kept and f.embedding is not None and f.embedder == scan.embedder]
-    taken = {f.person_id for f in faces if f.is_kept and f.person_id}
-    rejected: dict[int, set[int]] = {}
-    for face_id, person_id in Face.rejected.through.objects.filter(face_id__in=[f.pk for f in open_faces]).values_list(
-        "face_id", "person_id"
-    ):
-        rejected.setdefault(face_id, set()).add(person_id)
-    queries = [
-        FaceQuery(f.pk, np.asarray(f.embedding, dtype=np.float32), rejected.get(f.pk, set())) for f in open_faces
-    ]
-    matches = identify(queries, embedder=scan.embedder, threshold=threshold, taken=taken, owner_id=scan.owner_id)
-    for face in open_faces:
-        match = matches.get(face.pk)
-        if match is None:
-            face.person_id, face.assignment, face.distance = None, Assignment.NONE, None
-        else:
-            face.person_id = match.person_id
-            face.assignment = Assignment.AUTO if match.sure else Assignment.SUGGESTED
-            face.distance = match.distance
-        face.assigned_by = None
-        face.save(update_fields=["person", "assignment", "distance", "assigned_by", "updated"])
-    return threshold
-
-
-def enroll_source_faces(scan: FaceScan, faces: list[Face]) -> str:
-    """An enrollment photo: one face is the person; several must be chosen by staff."""
-    upload: Upload = scan.upload  # type: ignore[assignment]
-    person = upload.person
-    if person is None:
-        return "This photo belongs to no one any more."
-    if not faces:
-        return "No face was found in this photo."
-    if len(faces) == 1:
-        face_enroll(face=faces[0], person=person, actor=upload.owner)
-        return ""
-    return f"{len(faces)} faces were found: choose which one is {person.name}."
-
-
-def face_scan_run_body(scan_id: int, *, worker_name: str = "") -> None:
-    """The job's work: claim the scan, take on up to ``FACES_SCAN_BATCH - 1`` more queued scans, run them together.
-
-    Every scan is claimed with the same conditional update as a lone one, so the RQ jobs of the
-    scans taken on here find their rows claimed and return at once; a scan cancelled meanwhile is
-    not taken. A failure in one photo fails that scan only: its own job's failure callback handles
-    this job's scan (re-raised), the others are failed here with the same user message.
-    """
-    if not FaceScan.claim(scan_id, worker_name=worker_name):
-        return  # cancelled, finished or already claimed: running twice is harmless
-    batch = [scan_id, *_claim_more(exclude=scan_id, limit=conf.scan_batch() - 1, worker_name=worker_name)]
-    errors = face_scans_process(batch)
-    for pk, exc in errors.items():
-        if pk != scan_id:
-            FaceScan.fail(pk, jobs.user_message(type(exc), exc))
-    if scan_id in errors:
-        raise errors[scan_id]
-
-
-def _claim_more(*, exclude: int, limit: int, worker_name: str) -> list[int]:
-    """Claim up to ``limit`` of the oldest other queued scans; returns the ids this worker got."""
-    if limit <= 0:
-        return []
-    candidates = (
-        FaceScan.objects.filter(status=TaskStatus.QUEUED)
-        .exclude(pk=exclude)
-        .order_by("queued_at", "id")
-        .values_list("pk", flat=True)[: 2 * limit]
-    )
-    claimed: list[int] = []
-    for pk in candidates:
-        if len(claimed) >= limit:
-            break
-        if FaceScan.claim(pk, worker_name=worker_name):  # another worker may win the race: then skip it
-            claimed.append(pk)
-    return claimed
-
-
-def face_scans_process(scan_ids: list[int]) -> dict[int, Exception]:
-    """Detect, embed, store and identify the faces of claimed (running) scans; returns the failures by id.
-
-    Detection and embedding run batched over all photos; if the batch fails, each photo is retried
-    alone so one bad photo cannot sink the others. Storing and identifying is one transaction per scan.
-    """
-    errors: dict[int, Exception] = {}
-    with jobs.heartbeat(FaceScan, scan_ids):
-        scans = FaceScan.objects.select_related("photo", "upload", "upload__person").in_bulk(scan_ids)
-        images: dict[int, Image.Image] = {}
-        for pk in scan_ids:
-            if pk not in scans:  # deleted meanwhile (with its photo): nothing left to do
-                continue
-            if _recognition_turned_off(scans[pk]):
-                continue
-            try:
-                images[pk] = _open_source(scans[pk])
-            except Exception as exc:  # noqa: BLE001 - whatever it is, it is this photo's failure only: its scan reports it
-                errors[pk] = exc
-        ids = list(images)
-        try:
-            batch = detect_and_embed_many([images[i] for i in ids], [scans[i].embedder for i in ids])
-            found = dict(zip(ids, batch, strict=True))
-        except Exception:
-            log.warning("batched detection of scans %s failed; running them one by one", ids, exc_info=True)
-            found = {}
-            for pk in ids:
-                try:
-                    found[pk] = detect_and_embed(images[pk], scans[pk].embedder)
-                except Exception as exc:  # noqa: BLE001 - as above: one photo's failure, its own scan's
-                    errors[pk] = exc
-        for pk, detections in found.items():
-            FaceScan.beat(pk, progress=0.7)
-            try:
-                _finish_scan(scans[pk], images[pk], detections)
-            except Exception as exc:  # noqa: BLE001 - as above
-                errors[pk] = exc
-    return errors
-
-
-def _recognition_turned_off(scan: FaceScan) -> bool:
-    """Cancel a user's scan if they turned face recognition off after it was queued: compute nothing."""
-    enrollment = scan.upload_id is not None and scan.upload.purpose == UploadPurpose.ENROLL  # type: ignore[union-attr]
-    if enrollment or FaceSettings.recognition_on(scan.owner_id):
-        return False
-    FaceScan.objects.filter(pk=scan.pk, status=TaskStatus.RUNNING).update(
-        status=TaskStatus.CANCELLED, notice=RecognitionOff.user_message, finished_at=timezone.now()
-    )
-    return True
-
-
-def _finish_scan(scan: FaceScan, image: Image.Image, detections: list[Detection]) -> None:
-    with transaction.atomic():
-        faces = store_detections(scan, image, detections)
-        notice, threshold = "", None
-        if scan.upload_id and scan.upload.purpose == UploadPurpose.ENROLL:  # type: ignore[union-attr]
-            notice = enroll_source_faces(scan, faces)
-        else:
-            threshold = identify_source_faces(scan, faces)
-            if scan.photo_id:
-                # Group this photo's unknown faces with the owner's (suggestions, no button).
-                from faces.services.clusters import unknown_faces_group
-
-                unknown_faces_group(owner_id=scan.owner_id, face_ids=[f.pk for f in faces], embedder=scan.embedder)
-            if scan.upload_id and not conf.keep_upload_embeddings():
-                # A one-off identification: keep the answer, not the biometric vectors.
-                Face.objects.filter(upload_id=scan.upload_id).update(embedding=None)
-            if not faces:
-                notice = "No face was found in this photo."
-        FaceScan.objects.filter(pk=scan.pk, status=TaskStatus.RUNNING).update(
-            status=TaskStatus.SUCCEEDED,
-            progress=1.0,
-            face_count=len(faces),
-            threshold=threshold,
-            notice=notice[:300],
-            finished_at=timezone.now(),
-        )
-
-
-def face_enroll(*, face: Face, person: Person, actor) -> Face:  # type: ignore[no-untyped-def]
-    """Make ``face`` a reference face of ``person``."""
-    face.person = person
-    face.assignment = Assignment.ENROLLED
-    face.distance = None
-    face.assigned_by = actor
-    face.save(update_fields=["person", "assignment", "distance", "assigned_by", "updated"])
-    face.rejected.remove(person)
-    PeopleEvent.objects.create(
-        action=EventAction.ENROLL, actor=actor, person=person, person_name=person.name, details={"face": face.pk}
-    )
-    # A new directory reference: every owner's unconfirmed faces may now be this person.
-    from faces.services.reidentify import reidentification_create
-
-    reidentification_create(owner_id=None, embedder=face.embedder, reason="enrollment")
-    return face

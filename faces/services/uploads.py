@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
 
 from faces.models import FaceScan, Upload, UploadPurpose, Verification
 
@@ -36,11 +34,6 @@ def uploads_guard() -> Iterator[UploadTracker]:
         raise
 
 
-def user_uploads(user: Any) -> QuerySet[Upload]:
-    """The identification/verification uploads of ``user`` (enrollment photos belong to people)."""
-    return Upload.objects.filter(owner=user, purpose=UploadPurpose.IDENTIFY)
-
-
 def upload_delete(*, upload: Upload) -> None:
     """Delete an upload with its faces, scans and verifications (cascade); files go after commit (signals).
 
@@ -52,8 +45,8 @@ def upload_delete(*, upload: Upload) -> None:
 
 def scan_delete(*, scan: FaceScan) -> None:
     """Delete a scan; a one-off identification goes with its upload and faces."""
-    if scan.upload_id and scan.upload.purpose == UploadPurpose.IDENTIFY:  # type: ignore[union-attr]
-        upload_delete(upload=scan.upload)  # type: ignore[arg-type]
+    if scan.upload is not None and scan.upload.purpose == UploadPurpose.IDENTIFY:
+        upload_delete(upload=scan.upload)
     else:
         scan.delete()
 

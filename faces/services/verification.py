@@ -1,34 +1,35 @@
-"""1:1 verification: two photos (the largest face of each), or a photo against a person.
+"""1:1 verification requests: two images or photos, or one against a directory person (staff).
 
-Runs as a job (the detector and embedder are models). Against a person, the distance is to the
-person's nearest reference face. No embedding is stored: the row keeps boxes and the answer.
+The comparison itself runs as a job (``faces/runs/verification.py``).
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.utils import timezone
+from django.core.files.uploadedfile import UploadedFile
 
 from faces import conf
-from faces.models import Person, Upload, Verification
-from faces.services.identify import threshold_for, vector_literal
-from faces.services.scans import Detection, detect_and_embed
-from faces.vector_index import cast, predicate
-from ml.faces.verify import verify
-from ml.images import open_image
-from nstsite import jobs
-from nstsite.models import TaskStatus
+from faces.jobs import VERIFICATIONS
+from faces.models import Person, Upload, UploadPurpose, Verification
+from faces.services.scans import upload_create
+from faces.services.uploads import uploads_guard
+from nstsite.uploads import UploadError
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from gallery.models import Photo
 
 
 def verification_create(
     *,
-    owner,
-    photo_a=None,
+    owner: User,
+    photo_a: Photo | None = None,
     upload_a: Upload | None = None,
-    photo_b=None,
-    upload_b: Upload | None = None,  # type: ignore[no-untyped-def]
+    photo_b: Photo | None = None,
+    upload_b: Upload | None = None,
     person: Person | None = None,
 ) -> Verification:
     """Queue a verification of a (photo or upload) against b (photo or upload) or a person."""
@@ -45,82 +46,41 @@ def verification_create(
         person=person,
         embedder=conf.embedder_name(),
     )
-    from faces.jobs import verification_failed, verification_run
-
-    jobs.enqueue("faces", verification_run, Verification, verification.pk, on_failure=verification_failed)
+    VERIFICATIONS.send(verification.pk)
     return verification
 
 
-class NoFace(Exception):
-    def __init__(self, which: str) -> None:
-        super().__init__(which)
-        self.user_message = f"No face was found in the {which} image."
+def verification_request(
+    *,
+    owner: User,
+    image_a: UploadedFile | None = None,
+    photo_a: Photo | None = None,
+    image_b: UploadedFile | None = None,
+    photo_b: Photo | None = None,
+    person: Person | None = None,
+) -> Verification:
+    """Store the uploaded images (``image_a``/``image_b``) and queue the verification.
 
-
-class NoReference(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.user_message = f"{name} has no enrolled face to compare with."
-
-
-def _largest(detections: list[Detection], which: str) -> Detection:
-    if not detections:
-        raise NoFace(which)
-    return max(detections, key=lambda d: d.face.width * d.face.height)
-
-
-def _image(photo, upload):  # type: ignore[no-untyped-def]
-    field = photo.image if photo is not None else upload.image
-    with field.open("rb") as handle:
-        return open_image(handle.read())
-
-
-def nearest_reference(embedding: np.ndarray, person: Person, embedder: str) -> np.ndarray | None:
-    """``person``'s reference face nearest to ``embedding`` (exact search over that person's faces)."""
-    dim = conf.embedder_dim(embedder)
-    vector = vector_literal(embedding)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT embedding::text FROM faces_face WHERE {predicate(embedder)} AND person_id = %s "  # noqa: S608
-            f"ORDER BY {cast(dim)} <=> %s::vector({dim}) LIMIT 1",
-            [person.pk, vector],
-        )
-        row = cursor.fetchone()
-    return None if row is None else np.asarray(row[0].strip("[]").split(","), dtype=np.float32)
-
-
-def _box(detection: Detection) -> list[float]:
-    return [round(float(v), 1) for v in detection.face.box]
-
-
-def verification_run_body(verification_id: int, *, worker_name: str = "") -> None:
-    if not Verification.claim(verification_id, worker_name=worker_name):
-        return
-    v = Verification.objects.select_related("photo_a", "upload_a", "photo_b", "upload_b", "person").get(
-        pk=verification_id
-    )
-    threshold = threshold_for(v.embedder).value
-    with jobs.heartbeat(Verification, verification_id):
-        a = _largest(detect_and_embed(_image(v.photo_a, v.upload_a), v.embedder), "first")
-        box_b = None
-        if v.person_id:
-            reference = nearest_reference(a.embedding, v.person, v.embedder)  # type: ignore[arg-type]
-            if reference is None:
-                raise NoReference(str(v.person))
-            result = verify(a.embedding, reference, threshold, "cosine")
-        else:
-            b = _largest(detect_and_embed(_image(v.photo_b, v.upload_b), v.embedder), "second")
-            result = verify(a.embedding, b.embedding, threshold, "cosine")
-            box_b = _box(b)
-    with transaction.atomic():
-        Verification.objects.filter(pk=verification_id, status=TaskStatus.RUNNING).update(
-            status=TaskStatus.SUCCEEDED,
-            progress=1.0,
-            same=result.same,
-            distance=result.distance,
-            threshold=result.threshold,
-            score=result.score,
-            box_a=_box(a),
-            box_b=box_b,
-            finished_at=timezone.now(),
+    All or nothing: a refused second image leaves no file of the first behind. A refused image is
+    a ``ValidationError`` on its field (``image_a`` or ``image_b``).
+    """
+    sides: dict[str, Upload | None] = {}
+    with uploads_guard() as stored:
+        for side, image in (("a", image_a), ("b", image_b)):
+            if image is None:
+                sides[side] = None
+                continue
+            try:
+                upload = upload_create(owner=owner, file=image, purpose=UploadPurpose.IDENTIFY)
+            except UploadError as exc:
+                raise ValidationError({f"image_{side}": str(exc)}) from exc
+            stored.append(upload)
+            sides[side] = upload
+        return verification_create(
+            owner=owner,
+            photo_a=photo_a,
+            upload_a=sides["a"],
+            photo_b=photo_b,
+            upload_b=sides["b"],
+            person=person,
         )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 from django.urls import reverse
 
 from faces.models import Assignment, EventAction, Face, FaceScan, PeopleEvent
 from faces.services.people import active_people
+
+if TYPE_CHECKING:
+    from gallery.models import Photo
 
 register = template.Library()
 
@@ -30,7 +33,7 @@ def face_entries(faces: list[Face], width: int, height: int) -> list[dict[str, A
 
 
 @register.inclusion_tag("faces/_photo_faces.html", takes_context=True)
-def photo_faces(context: template.Context, photo) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def photo_faces(context: template.Context, photo: Photo) -> dict[str, Any]:
     """The photo with boxes + names (or "unknown"), the scan status, and — for the photo's owner —
     confirm / correct / "not this person" controls. Shows nothing to anyone but the owner."""
     request = context.get("request")
@@ -41,7 +44,7 @@ def photo_faces(context: template.Context, photo) -> dict[str, Any]:  # type: ig
     faces = list(Face.objects.filter(photo=photo).select_related("person").order_by("x1", "id"))
     scan = FaceScan.objects.filter(photo=photo).order_by("-created", "-id").first()
     # The names this user can pick: their own people and the directory's visible ones.
-    names = sorted(set(active_people().visible_to(user).filter(hidden=False).values_list("name", flat=True)))  # type: ignore[attr-defined]
+    names = sorted(set(active_people().visible_to(user).filter(hidden=False).values_list("name", flat=True)))
     entries = face_entries(faces, photo.width, photo.height)
     # The last naming or "not this person" of each face can be undone right here.
     undo: dict[int, PeopleEvent] = {}
@@ -55,11 +58,11 @@ def photo_faces(context: template.Context, photo) -> dict[str, Any]:  # type: ig
     return {
         "visible": True,
         "photo": photo,
-        "image_url": reverse("faces:photo_image", args=[photo.pk]),
+        "image_url": reverse("faces:photo-image", args=[photo.pk]),
         "entries": entries,
         "scan": scan,
-        "scan_url": reverse("faces:scan_status", args=[scan.pk]) if scan else "",
-        "rescan_url": reverse("faces:photo_scan", args=[photo.pk]),
+        "scan_url": reverse("api-faces-scan-detail", args=[scan.pk]) if scan else "",
+        "rescan_url": reverse("faces:photo-scan", args=[photo.pk]),
         "next": request.get_full_path() if request else "",
         "names": names,
         "csrf_token": context.get("csrf_token"),
@@ -73,12 +76,14 @@ def photo_faces(context: template.Context, photo) -> dict[str, Any]:  # type: ig
 def upload_faces(context: template.Context, scan: FaceScan) -> dict[str, Any]:
     """Boxes and names over a one-off identification upload (read-only)."""
     upload = scan.upload
+    if upload is None:
+        raise ValueError("upload_faces shows the scan of an upload")
     user = context.get("user")
     faces = list(Face.objects.filter(upload=upload).select_related("person").order_by("x1", "id"))
     return {
         "scan": scan,
-        "image_url": reverse("faces:upload_image", args=[upload.pk]),  # type: ignore[union-attr]
-        "entries": face_entries(faces, upload.width, upload.height),  # type: ignore[union-attr]
-        "scan_url": reverse("faces:scan_status", args=[scan.pk]),
+        "image_url": reverse("faces:upload-image", args=[upload.pk]),
+        "entries": face_entries(faces, upload.width, upload.height),
+        "scan_url": reverse("api-faces-scan-detail", args=[scan.pk]),
         "show_numbers": bool(user and user.is_staff),
     }

@@ -73,7 +73,7 @@ class ResidualBlock(nn.ModuleList):
     def __init__(self, channels: int) -> None:
         super().__init__([ConvCIN(channels, channels, 3), ConvCIN(channels, channels, 3)])
 
-    def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         return self[1](F.relu_(self[0](x, style_weights)), style_weights).add_(x)
 
 

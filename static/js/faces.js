@@ -1,17 +1,22 @@
-// Faces pages: while a job runs, poll its status and reload when it has finished.
+// Faces pages: follow each queued or running job through the REST API (as the render page does)
+// and reload the page once all of them have finished.
 (function () {
-  "use strict";
-  var nodes = document.querySelectorAll("[data-poll-url]");
+  const nodes = Array.from(document.querySelectorAll("[data-status-url]"));
   if (!nodes.length) return;
-  var urls = Array.prototype.map.call(nodes, function (n) { return n.getAttribute("data-poll-url"); });
-  var delay = 1000;
+  const active = (status) => ["queued", "running"].includes(status);
+  let delay = 1000;
   function poll() {
-    Promise.all(urls.map(function (u) {
-      return fetch(u, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : { finished: true }; })
-        .catch(function () { return { finished: false }; });
-    })).then(function (states) {
-      if (states.every(function (s) { return s.finished; })) { window.location.reload(); return; }
+    Promise.all(
+      nodes.map((node) =>
+        fetch(node.dataset.statusUrl, { headers: { Accept: "application/json" } })
+          .then((r) => (r.ok ? r.json() : { status: "gone" }))
+          .catch(() => ({ status: "queued" })),
+      ),
+    ).then((jobs) => {
+      if (!jobs.some((job) => active(job.status))) {
+        window.location.reload();
+        return;
+      }
       delay = Math.min(delay * 1.5, 10000);
       setTimeout(poll, delay);
     });

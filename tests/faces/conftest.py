@@ -10,8 +10,8 @@ import pytest
 
 def make_photo(owner, path: Path):  # type: ignore[no-untyped-def]
     """A gallery Photo made the way the gallery stores uploads (re-encoded, upright, no metadata)."""
-    from gallery.imaging import encode, read_upload, thumbnail
     from gallery.models import Photo
+    from nstsite.uploads import encode, read_upload, thumbnail
 
     clean = read_upload(path.read_bytes(), name=path.name)
     photo = Photo(owner=owner, original_name=path.name, content_hash=clean.sha256, taken_at=clean.taken_at)

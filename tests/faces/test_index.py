@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from faces.services.identify import explain_nearest, nearest
+from faces.identify import explain_nearest, nearest
 
 pytestmark = pytest.mark.django_db
 

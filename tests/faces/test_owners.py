@@ -26,7 +26,7 @@ def _results(photos):  # type: ignore[no-untyped-def]
 
 
 def _directory_snapshot():  # type: ignore[no-untyped-def]
-    from faces.services.identify import nearest
+    from faces.identify import nearest
 
     references = set(Face.objects.filter(assignment="enrolled").values_list("id", "person_id"))
     probes = Face.objects.filter(assignment="enrolled").order_by("id")[:3]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from faces.jobs import face_scan_run
 from faces.models import Face, FaceScan
-from faces.services.scans import face_scan_run_body
 from tests.faces.conftest import make_photo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,7 +40,7 @@ def test_a_batched_scan_finds_the_same_faces_and_embeddings_as_scans_one_by_one(
     run_worker("faces")
     settings.FACES_SCAN_BATCH = 8
     together = _queue(other_user, group_dir)
-    face_scan_run_body(together[0].pk)  # one job: it takes on the other four queued scans
+    face_scan_run(together[0].pk)  # one job: it takes on the other four queued scans
     assert set(FaceScan.objects.filter(pk__in=[s.pk for s in together]).values_list("status", flat=True)) == {
         "succeeded"
     }
@@ -66,7 +66,7 @@ def test_one_unreadable_photo_fails_only_its_own_scan_in_a_batch(user, group_dir
     broken = scans[2]
     with open(broken.photo.image.path, "wb") as handle:  # the stored file got damaged after upload
         handle.write(b"\xff\xd8\xff\xe0 not a jpeg any more")
-    face_scan_run_body(scans[0].pk)
+    face_scan_run(scans[0].pk)
     broken.refresh_from_db()
     assert broken.status == "failed" and broken.error
     assert not Face.objects.filter(photo=broken.photo).exists()
@@ -80,7 +80,7 @@ def test_the_jobs_own_broken_photo_fails_its_job_and_the_others_still_finish(use
     with open(scans[0].photo.image.path, "wb") as handle:
         handle.write(b"garbage")
     with pytest.raises(Exception):  # noqa: B017 - RQ's failure callback turns whatever it is into a message
-        face_scan_run_body(scans[0].pk)
+        face_scan_run(scans[0].pk)
     rest = FaceScan.objects.filter(pk__in=[s.pk for s in scans[1:]])
     assert set(rest.values_list("status", flat=True)) == {"succeeded"}
 
@@ -89,7 +89,7 @@ def test_a_cancelled_or_finished_scan_is_not_taken_into_a_batch(user, group_dir,
     settings.FACES_SCAN_BATCH = 8
     scans = _queue(user, group_dir)
     FaceScan.cancel(scans[3].pk)
-    face_scan_run_body(scans[0].pk)
+    face_scan_run(scans[0].pk)
     cancelled = FaceScan.objects.get(pk=scans[3].pk)
     assert cancelled.status == "cancelled" and cancelled.face_count is None
     assert FaceScan.objects.filter(pk__in=[scans[i].pk for i in (0, 1, 2, 4)], status="succeeded").count() == 4
@@ -98,7 +98,7 @@ def test_a_cancelled_or_finished_scan_is_not_taken_into_a_batch(user, group_dir,
 def test_the_batch_size_bounds_how_many_scans_one_job_takes(user, group_dir, settings):
     settings.FACES_SCAN_BATCH = 2
     scans = _queue(user, group_dir)
-    face_scan_run_body(scans[0].pk)
+    face_scan_run(scans[0].pk)
     statuses = list(
         FaceScan.objects.filter(pk__in=[s.pk for s in scans]).order_by("id").values_list("status", flat=True)
     )

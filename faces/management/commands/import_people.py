@@ -1,7 +1,7 @@
 """``python manage.py import_people DIR``: enroll a folder per person (DIR/<name>/<photos>).
 
-Runs the detector and embedder in this process (a command, not a web request) with a progress
-bar, and ends with a summary of what was skipped and why. Folder names become people's names
+Each photo goes through ``faces.services.enrollment_import``, which runs the detector and embedder in
+this process (a command, not a web request); a progress bar, then a summary of what was skipped and why. Folder names become people's names
 ("george_w_bush" → "George W Bush"); an existing person of that name gets the new photos.
 """
 
@@ -9,19 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 from tqdm import tqdm
 
 from faces import conf
-from faces.models import Face, FaceScan, Person, Upload, UploadPurpose
-from faces.services.people import active_people, person_create
-from faces.services.scans import detect_and_embed, face_enroll, store_detections, upload_create
-from gallery.imaging import UploadError
-from ml.images import open_image
-from nstsite.models import TaskStatus
+from faces.models import Face
+from faces.services import enrollment_import
 
 SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
@@ -39,8 +35,8 @@ class Command(BaseCommand):
         parser.add_argument("--largest", action="store_true", help="when a photo has several faces, take the largest")
         parser.add_argument("--limit", type=int, default=0, help="at most this many photos per person")
 
-    def handle(self, *args: object, **options: object) -> None:
-        root: Path = options["directory"]  # type: ignore[assignment]
+    def handle(self, *args: Any, **options: Any) -> None:
+        root: Path = options["directory"]
         if not root.is_dir():
             raise CommandError(f"{root} is not a directory")
         users = get_user_model().objects
@@ -58,49 +54,24 @@ class Command(BaseCommand):
             photos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
             if not photos:
                 skipped.append((folder.name + "/", "no photos"))
-            limit = int(options["limit"] or 0)  # type: ignore[call-overload]
+            limit = int(options["limit"] or 0)
             work.extend((folder, p) for p in (photos[:limit] if limit else photos))
         embedder = conf.embedder_name()
         enrolled: Counter[str] = Counter()
-        people: dict[Path, Person] = {}
         for folder, path in tqdm(work, desc="enrolling", unit="photo", disable=options.get("verbosity", 1) == 0):
             label = f"{folder.name}/{path.name}"
             try:
                 data = path.read_bytes()
-                image = open_image(data)
-            except (OSError, ValueError) as exc:
+            except OSError as exc:
                 skipped.append((label, f"unreadable: {exc}"))
                 continue
-            detections = detect_and_embed(image, embedder)
-            if not detections:
-                skipped.append((label, "no face found"))
-                continue
-            if len(detections) > 1 and not options["largest"]:
-                skipped.append((label, f"{len(detections)} faces (use --largest, or enroll it on the person page)"))
-                continue
-            with transaction.atomic():
-                person = people.get(folder)
-                if person is None:
-                    name = display_name(folder.name)
-                    person = active_people().filter(name__iexact=name).first() or person_create(name=name, actor=actor)
-                    people[folder] = person
-                try:
-                    upload = upload_create(
-                        owner=actor, file=data, purpose=UploadPurpose.ENROLL, person=person, name=path.name
-                    )
-                except UploadError as exc:
-                    skipped.append((label, str(exc)))
-                    continue
-                if Upload.objects.filter(person=person, sha256=upload.sha256).exclude(pk=upload.pk).exists():
-                    upload.delete()
-                    skipped.append((label, "already enrolled"))
-                    continue
-                scan = FaceScan.objects.create(owner=actor, upload=upload, embedder=embedder,
-                                               status=TaskStatus.SUCCEEDED,
-                                               progress=1.0, face_count=len(detections))  # fmt: skip
-                main = max(detections, key=lambda d: d.face.width * d.face.height)
-                faces = store_detections(scan, image, [main])
-                face_enroll(face=faces[0], person=person, actor=actor)
+            reason = enrollment_import(
+                person_name=display_name(folder.name), data=data, file_name=path.name, actor=actor,
+                largest=bool(options["largest"]),
+            )  # fmt: skip
+            if reason:
+                skipped.append((label, reason))
+            else:
                 enrolled[folder.name] += 1
         self.stdout.write(
             self.style.SUCCESS(

@@ -9,6 +9,7 @@ deleted, or whose vectors were never kept) are skipped. Afterwards set FACES_EMB
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--embedder", required=True, choices=sorted(EMBEDDERS))
         parser.add_argument("--all", action="store_true", help="also faces already embedded with NAME")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         name = str(options["embedder"])
         try:
             embedder = engines.embedder(name)
@@ -37,14 +38,14 @@ class Command(BaseCommand):
         faces = Face.objects.exclude(embedding__isnull=True).select_related("photo", "upload")
         if not options["all"]:
             faces = faces.exclude(embedder=name)
-        by_source: dict[tuple[str, int], list[Face]] = {}
+        by_source: dict[tuple[str, int | None], list[Face]] = {}
         for face in faces.order_by("id"):
             key = ("photo", face.photo_id) if face.photo_id else ("upload", face.upload_id)
-            by_source.setdefault(key, []).append(face)  # type: ignore[arg-type]
+            by_source.setdefault(key, []).append(face)
         counts: Counter[str] = Counter()
         for (_, _), group in tqdm(by_source.items(), desc=f"re-embedding with {name}", unit="photo",
                                   disable=options.get("verbosity", 1) == 0):  # fmt: skip
-            field = group[0].photo.image if group[0].photo_id else group[0].upload.image  # type: ignore[union-attr]
+            field = group[0].photo.image if group[0].photo_id else group[0].upload.image
             try:
                 with field.open("rb") as handle:
                     image = open_image(handle.read())

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from faces import conf
 from faces.models import Calibration, Person, ThresholdOverride
@@ -45,8 +46,8 @@ def threshold_for(embedder: str) -> Threshold:
         .order_by("-applied", "-id")
         .first()
     )
-    if calibration is not None:
-        return Threshold(float(calibration.threshold), "calibrated")  # type: ignore[arg-type]
+    if calibration is not None and calibration.threshold is not None:  # (the filter guarantees a threshold)
+        return Threshold(float(calibration.threshold), "calibrated")
     return Threshold(conf.embedder_default_threshold(embedder), "default")
 
 
@@ -163,7 +164,7 @@ def candidates(
     return sorted(by_person.values(), key=lambda c: (-c.votes, c.distance))
 
 
-def _scope(owner_id: int | None):  # type: ignore[no-untyped-def]
+def _scope(owner_id: int | None) -> QuerySet[Person]:
     people = Person.objects.filter(owner__isnull=True)
     return people | Person.objects.filter(owner_id=owner_id) if owner_id is not None else people
 

@@ -1,0 +1,1 @@
+"""Job bodies of the faces app (the work of each RQ job); imported only by ``faces.jobs``."""
