@@ -14,10 +14,11 @@ class GalleryConfig(apps.QueueAppConfig):
     required_queues = ("style",)
 
     def warm_up(self, queue_names: list[str]) -> None:
-        from gallery import engines
+        from gallery import capacity, engines
 
         if "style" in queue_names:
             engines.warm_up()
+            capacity.probe_throughputs()
 
     def refuse_queue(self, queue_name: str) -> str:
         from gallery.capacity import refuse_queue

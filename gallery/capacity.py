@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from gallery.models import Render, RenderMethod
 from nstsite import capabilities
 
 # Loss networks whose weights ship inside a Python package every worker installs: Gatys on them goes
@@ -83,6 +84,64 @@ def advertised(queues: list[str]) -> dict[str, Any]:
     return {"device": engines.device_label(), "loss_networks": networks}
 
 
+_GATYS_RATE_KEY = "gallery:gatys-throughput:{network}"
+_RATE_MEMORY = 0.5  # weight of the newest render in the running throughput figure
+
+
+def gatys_throughput_record(network: str, flops: float, *, source: str) -> None:
+    """Store the effective FLOP/s of ``network`` as this worker measured it (``source``: "render" or "probe").
+
+    A real render's figure replaces a probe's; later renders are averaged in, so the estimate
+    follows how busy the machine really is.
+    """
+    from django.core.cache import cache
+
+    from gallery import engines
+
+    key = _GATYS_RATE_KEY.format(network=network)
+    old = cache.get(key)
+    if source == "probe" and old and old["source"] == "render":
+        return
+    if source == "render" and old and old["source"] == "render":
+        flops = _RATE_MEMORY * flops + (1 - _RATE_MEMORY) * old["flops"]
+        runs = old["runs"] + 1
+    else:
+        runs = 1 if source == "render" else 0
+    cache.set(key, {"flops": flops, "source": source, "runs": runs, "device": engines.device_label()}, timeout=None)
+    # What the web tier reads: this worker's advertisement, refreshed with this figure.
+    record_throughput(network, flops, source=source, runs=runs)
+
+
+def gatys_throughput(network: str) -> dict[str, Any] | None:
+    """What the style worker measured for ``network``: ``{"flops", "source", "runs", "device"}`` or ``None``."""
+    from django.core.cache import cache
+
+    value: dict[str, Any] | None = cache.get(_GATYS_RATE_KEY.format(network=network))
+    return value
+
+
+def probe_throughputs() -> None:
+    """At worker start: a first throughput figure per runnable loss network, from a short real run.
+
+    Replaced by the figures of real renders as soon as there are any.
+    """
+    from gallery import engines
+    from ml.style.gatys import GatysParams, measure_throughput
+
+    for name in loss_networks():
+        if engines.gatys_available(name)[0]:
+            params = GatysParams.for_quality("draft", network=name)
+            flops = measure_throughput(engines.gatys_network(name), params, device=engines.device(), side=96)
+            gatys_throughput_record(name, flops, source="probe")
+
+
+def render_queue(render: Render) -> str:
+    """``gatys-<network>`` for Gatys on downloaded weights, ``style`` for the rest."""
+    if render.method == RenderMethod.GATYS:
+        return gatys_queue(render.params.get("network") or "vgg19")
+    return STYLE_QUEUE
+
+
 # --- web side -----------------------------------------------------------------------------------
 
 
@@ -127,3 +186,38 @@ def gatys_status(network: str) -> GatysStatus:
         runs=info.get("runs", 0),
         workers=len(able),
     )
+
+
+def gatys_networks(*, staff: bool) -> list[dict[str, Any]]:
+    """Each loss network for the web page: name, label, availability and a message fit for this user.
+
+    Ordinary users never see server paths or shell commands; staff get the exact missing file and
+    how to fetch it.
+    """
+    from gallery import engines
+    from ml.style.gatys_params import DEFAULT_NETWORK, NETWORKS
+
+    rows = []
+    for name, spec in NETWORKS.items():
+        status = gatys_status(name)  # what the live workers say, not this web host's disk
+        ok, message = status.ok, status.message
+        if not ok and staff:
+            here_ok, here_message = engines.gatys_available(name)
+            where = f"Start a worker with its weights on the queue {gatys_queue(name)!r}."
+            message = f"{message} {where} {'' if here_ok else 'This host: ' + here_message}".strip()
+        rows.append(
+            {
+                "name": name,
+                "label": spec.label,
+                "ok": ok,
+                "message": message,
+                "content_layers": ",".join(spec.content_layers),
+                "style_layers": ",".join(spec.style_layers),
+                "layers": ", ".join(spec.layers),
+                "style_weight": f"{spec.style_weight:g}",
+                "tv_weight": f"{spec.tv_weight:g}",
+                "pooling": spec.has_pooling,
+                "default": name == DEFAULT_NETWORK,
+            }
+        )
+    return rows

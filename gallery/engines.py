@@ -3,12 +3,11 @@ on first use or at start-up, on ``settings.STYLE_DEVICE``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 from django.conf import settings
 
-from gallery import capacity
 from ml.cache import models
 from ml.device import describe, pick_device
 from ml.style.gatys_params import DEFAULT_NETWORK, NETWORKS
@@ -27,40 +26,6 @@ def device() -> torch.device:
 
 def device_label() -> str:
     return describe(device())
-
-
-_GATYS_RATE_KEY = "gallery:gatys-throughput:{network}"
-_RATE_MEMORY = 0.5  # weight of the newest render in the running throughput figure
-
-
-def gatys_throughput_record(network: str, flops: float, *, source: str) -> None:
-    """Store the effective FLOP/s of ``network`` as this worker measured it (``source``: "render" or "probe").
-
-    A real render's figure replaces a probe's; later renders are averaged in, so the estimate
-    follows how busy the machine really is.
-    """
-    from django.core.cache import cache
-
-    key = _GATYS_RATE_KEY.format(network=network)
-    old = cache.get(key)
-    if source == "probe" and old and old["source"] == "render":
-        return
-    if source == "render" and old and old["source"] == "render":
-        flops = _RATE_MEMORY * flops + (1 - _RATE_MEMORY) * old["flops"]
-        runs = old["runs"] + 1
-    else:
-        runs = 1 if source == "render" else 0
-    cache.set(key, {"flops": flops, "source": source, "runs": runs, "device": device_label()}, timeout=None)
-    # What the web tier reads: this worker's advertisement (gallery/capacity.py), refreshed with this figure.
-    capacity.record_throughput(network, flops, source=source, runs=runs)
-
-
-def gatys_throughput(network: str) -> dict[str, Any] | None:
-    """What the style worker measured for ``network``: ``{"flops", "source", "runs", "device"}`` or ``None``."""
-    from django.core.cache import cache
-
-    value: dict[str, Any] | None = cache.get(_GATYS_RATE_KEY.format(network=network))
-    return value
 
 
 def presets() -> PresetStylizer:
@@ -109,38 +74,6 @@ def gatys_available(network: str = DEFAULT_NETWORK) -> tuple[bool, str]:
     return available(network)
 
 
-def gatys_networks(*, staff: bool) -> list[dict[str, Any]]:
-    """Each loss network for the web page: name, label, availability and a message fit for this user.
-
-    Ordinary users never see server paths or shell commands; staff get the exact missing file and
-    how to fetch it.
-    """
-    rows = []
-    for name, spec in NETWORKS.items():
-        status = capacity.gatys_status(name)  # what the live workers say, not this web host's disk
-        ok, message = status.ok, status.message
-        if not ok and staff:
-            here_ok, here_message = gatys_available(name)
-            where = f"Start a worker with its weights on the queue {capacity.gatys_queue(name)!r}."
-            message = f"{message} {where} {'' if here_ok else 'This host: ' + here_message}".strip()
-        rows.append(
-            {
-                "name": name,
-                "label": spec.label,
-                "ok": ok,
-                "message": message,
-                "content_layers": ",".join(spec.content_layers),
-                "style_layers": ",".join(spec.style_layers),
-                "layers": ", ".join(spec.layers),
-                "style_weight": f"{spec.style_weight:g}",
-                "tv_weight": f"{spec.tv_weight:g}",
-                "pooling": spec.has_pooling,
-                "default": name == DEFAULT_NETWORK,
-            }
-        )
-    return rows
-
-
 def fast_model(name: str | None) -> FastStylizer:
     """A trained style's network, read through media storage (the worker may share no disk with
     the web tier). Cached by storage name: checkpoint names are random and never rewritten."""
@@ -162,8 +95,7 @@ def fast_model(name: str | None) -> FastStylizer:
 
 
 def warm_up() -> None:
-    from ml.style.gatys import GatysParams, measure_throughput
-
+    """Load the presets, the arbitrary-style network and every Gatys loss network this worker can run."""
     if device().type == "cuda":
         # Worker-wide policy, set once here rather than inside each render: TF32 matmuls/convs are
         # ~3× faster on Ampere+ and invisible in the result (fp16 overflows large Gram matrices).
@@ -173,8 +105,4 @@ def warm_up() -> None:
     arbitrary()
     for name in NETWORKS:
         if gatys_available(name)[0]:
-            # A first throughput figure from a short real run of the network; replaced by the
-            # figures of real renders as soon as there are any.
-            params = GatysParams.for_quality("draft", network=name)
-            flops = measure_throughput(gatys_network(name), params, device=device(), side=96)
-            gatys_throughput_record(name, flops, source="probe")
+            gatys_network(name)

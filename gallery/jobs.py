@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import cast
 
-from gallery.capacity import STYLE_QUEUE
+from gallery.capacity import STYLE_QUEUE, render_queue
 from gallery.models import Render, StyleLab
 from nstsite.jobs import TaskKind, register, run_task
 
 
 def render_run(render_id: int) -> None:
-    from gallery.rendering import render_execute
+    from gallery.runs.renders import render_execute
 
     run_task(Render, render_id, render_execute)
 
 
 def style_lab_run(lab_id: int) -> None:
-    from gallery.labs import style_lab_execute
+    from gallery.runs.labs import style_lab_execute
 
     run_task(StyleLab, lab_id, style_lab_execute)
 
@@ -41,7 +41,7 @@ def landing_examples_run() -> int:
     """Render the landing page's before/after examples; returns how many."""
     from django.conf import settings
 
-    from gallery.landing import landing_examples_render, source_dir
+    from gallery.runs.landing import landing_examples_render, source_dir
 
     folder = source_dir()
     if folder is None:
@@ -52,7 +52,7 @@ def landing_examples_run() -> int:
 def photo_previews_run(photo_id: int) -> int:
     """Render the style picker's previews of every preset on one photo (gone photo: nothing)."""
     from gallery.models import Photo
-    from gallery.previews import photo_previews_render
+    from gallery.runs.previews import photo_previews_render
 
     photo = Photo.objects.filter(pk=photo_id).first()
     return photo_previews_render(photo=photo) if photo else 0
@@ -63,7 +63,7 @@ def blend_preview_run(
 ) -> None:
     """A small preview of a preset blend on one photo, kept in the cache for the picker to show."""
     from gallery.models import Photo
-    from gallery.previews import blend_preview_render
+    from gallery.runs.previews import blend_preview_render
 
     photo = Photo.objects.filter(pk=photo_id).first()
     if photo is not None:
@@ -74,8 +74,6 @@ def blend_preview_run(
 
 def render_queue_of(render_id: int) -> str:
     """The queue of render ``render_id`` (``gatys-vgg19`` for Gatys on VGG19; see gallery/capacity.py)."""
-    from gallery.services import render_queue
-
     render = Render.objects.only("method", "params").filter(pk=render_id).first()
     return render_queue(render) if render is not None else STYLE_QUEUE
 

@@ -1,6 +1,6 @@
 """Small previews of every preset on the user's own photo, for the style picker.
 
-A style worker renders them once per photo (160 px, the 26 presets in one batch through the
+A style worker renders them (``gallery/runs/previews.py``) once per photo (160 px, the 26 presets in one batch through the
 network) after the photo page first asks; the page shows the generic preset thumbnails until
 then and swaps in the previews when they are ready. The files are private like the photo:
 served only to its owner, and deleted with it.
@@ -11,27 +11,16 @@ from __future__ import annotations
 import logging
 
 import django_rq
-import torch
 from django.core.cache import cache
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from PIL import Image
 from redis.exceptions import RedisError
 
-from gallery import engines
 from gallery.capacity import STYLE_QUEUE
 from gallery.models import Photo
-from nstsite import uploads
+from gallery.runs.previews import blend_cache_key, preview_name
 
 log = logging.getLogger(__name__)
-
-PREVIEW_SIDE = 160
-
-
-def preview_name(photo: Photo, preset_id: int) -> str:
-    # The content hash in the name: a photo id reused after a database reset never shows old previews.
-    return f"previews/{photo.pk}/{photo.content_hash[:12]}-{preset_id}.jpg"
 
 
 def _last_preset() -> int:
@@ -64,29 +53,6 @@ def photo_previews_ensure(*, photo: Photo) -> bool:
     return False
 
 
-def photo_previews_render(*, photo: Photo) -> int:
-    """Render and store the previews of every preset on ``photo``; returns how many."""
-    from ml.style.imaging import to_image, to_tensor
-    from ml.style.presets import PRESETS, weight_vector
-
-    stylizer = engines.presets()
-    with photo.thumbnail.open("rb") as handle:
-        small = Image.open(handle).convert("RGB")
-    small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
-    batch = to_tensor(small, stylizer.device).expand(len(PRESETS), -1, -1, -1)  # (26, 3, H, W) in [0, 1]
-    vectors = torch.stack([weight_vector({p.id: 1.0}) for p in PRESETS])  # (26, 26) one-hot
-    out = stylizer.stylize_tensor(batch, vectors)
-    for index, preset in enumerate(PRESETS):  # the last preset's file last: it marks "ready"
-        name = preview_name(photo, preset.id)
-        if default_storage.exists(name):
-            default_storage.delete(name)
-        default_storage.save(
-            name, ContentFile(uploads.encode(to_image(out[index : index + 1]), "JPEG", quality=82).read())
-        )
-    cache.delete(f"gallery:previews-pending:{photo.pk}")
-    return len(PRESETS)
-
-
 def photo_previews_delete(*, photo_pk: int) -> None:
     folder = f"previews/{photo_pk}"
     try:
@@ -98,12 +64,6 @@ def photo_previews_delete(*, photo_pk: int) -> None:
 
 
 # --- a live preview of a blend, exact: the network itself at preview size ------------------------
-
-BLEND_TTL = 3600
-
-
-def _blend_cache_key(photo: Photo, key: str) -> str:
-    return f"gallery:blend-preview:{photo.pk}:{key}"  # the photo in the key: served only with its owner's photo
 
 
 def blend_preview_request(
@@ -124,9 +84,9 @@ def blend_preview_request(
     color.check_strength(strength)
     canonical = json.dumps([sorted(weights.items()), round(strength, 3), preserve_color, photo.content_hash])
     key = hashlib.sha256(canonical.encode()).hexdigest()[:24]
-    if cache.get(_blend_cache_key(photo, key)) is not None:
+    if cache.get(blend_cache_key(photo, key)) is not None:
         return key, True
-    if cache.add(_blend_cache_key(photo, key) + ":pending", 1, timeout=120):
+    if cache.add(blend_cache_key(photo, key) + ":pending", 1, timeout=120):
         from gallery.jobs import blend_preview_run
 
         try:
@@ -135,21 +95,11 @@ def blend_preview_request(
                 job_id=f"blend-preview-{photo.pk}-{key}", at_front=True, result_ttl=0,
             )  # fmt: skip
         except RedisError:
-            cache.delete(_blend_cache_key(photo, key) + ":pending")
+            cache.delete(blend_cache_key(photo, key) + ":pending")
             log.warning("could not enqueue a blend preview of photo %s", photo.pk)
     return key, False
 
 
-def blend_preview_render(
-    *, photo: Photo, weights: dict[int, float], strength: float, preserve_color: bool, key: str
-) -> None:
-    with photo.thumbnail.open("rb") as handle:
-        small = Image.open(handle).convert("RGB")
-    small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
-    image = engines.presets().stylize(small, weights, strength=strength, preserve_color=preserve_color)
-    cache.set(_blend_cache_key(photo, key), uploads.encode(image, "JPEG", quality=85).read(), timeout=BLEND_TTL)
-
-
 def blend_preview_bytes(*, photo: Photo, key: str) -> bytes | None:
-    data = cache.get(_blend_cache_key(photo, key))
+    data = cache.get(blend_cache_key(photo, key))
     return data if isinstance(data, bytes) else None

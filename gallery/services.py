@@ -294,15 +294,6 @@ def _enqueue(render: Render) -> None:
     RENDERS.send(render.pk)
 
 
-def render_queue(render: Render) -> str:
-    """``gatys-<network>`` for Gatys on downloaded weights, ``style`` for the rest (gallery/capacity.py)."""
-    from gallery.capacity import gatys_queue
-
-    if render.method == RenderMethod.GATYS:
-        return gatys_queue(render.params.get("network") or "vgg19")
-    return STYLE_QUEUE
-
-
 def render_cancel(*, render: Render) -> bool:
     """Stop a queued or running render; a running one stops before its next iteration."""
     return Render.cancel(render.pk)

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from gallery import engines, options, previews, services
+from gallery import capacity, options, previews, services
 from gallery.forms import StyleUploadForm, UploadForm
 from gallery.models import Render, RenderMethod, Style, StyleKind, StyleLab
 from gallery.progress import renders_progress
@@ -75,7 +75,7 @@ def photo_detail(request: HttpRequest, pk: int) -> HttpResponse:
     photo = get_object_or_404(services.user_photos(request.user), pk=pk)
     previews_ready = previews.photo_previews_ensure(photo=photo)  # queues a job at most; never renders here
     styles = services.visible_styles(request.user)
-    networks = engines.gatys_networks(staff=request.user.is_staff)
+    networks = capacity.gatys_networks(staff=request.user.is_staff)
     return render(
         request,
         "gallery/photo.html",

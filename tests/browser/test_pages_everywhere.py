@@ -96,7 +96,7 @@ def account(user, staff_user, testdata, run_worker, settings):  # type: ignore[n
                       purpose="identify", name="a.jpg")  # fmt: skip
     verification = verification_create(owner=user, upload_a=a, person=obama)
     run_worker("faces", "style")
-    from gallery.landing import landing_examples_render
+    from gallery.runs.landing import landing_examples_render
 
     landing_examples_render(folder=testdata, max_side=240)  # the visitors' landing page shows them
     render.refresh_from_db()

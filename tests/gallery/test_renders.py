@@ -182,21 +182,21 @@ def test_a_gatys_render_reports_progress_and_can_be_cancelled(user, photo, paint
 def test_a_gatys_render_runs_on_the_offline_network_by_default_and_measures_its_speed(
     client, user, photo, painting, queues, run_worker
 ):
-    from gallery import engines
+    from gallery import capacity
 
     render = services.render_create(
         owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)],
         params={"quality": "draft", "size": 64, "iterations": 6, "seed": 5},
     )  # fmt: skip
     assert render.params["network"] == "mobilenet-v2"
-    assert engines.gatys_throughput("mobilenet-v2") is None
+    assert capacity.gatys_throughput("mobilenet-v2") is None
     run_worker("style")
     render.refresh_from_db()
     assert render.status == TaskStatus.SUCCEEDED, render.error
     assert max(render.width, render.height) == 64
     assert "random" not in render.device  # MobileNet-v2's real weights ship offline
     assert render.seed == 5
-    measured = engines.gatys_throughput("mobilenet-v2")
+    measured = capacity.gatys_throughput("mobilenet-v2")
     assert measured is not None and measured["source"] == "render" and measured["flops"] > 0
     client.force_login(user)
     page = client.get(f"/renders/{render.pk}/")  # its page, with the re-run form, shows

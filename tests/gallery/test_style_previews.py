@@ -13,7 +13,7 @@ from PIL import Image
 
 from gallery import services
 from gallery.models import Style, StyleKind
-from gallery.previews import PREVIEW_SIDE
+from gallery.runs.previews import PREVIEW_SIDE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gallery.landing import landing_examples_render, source_dir
+from gallery.runs.landing import landing_examples_render, source_dir
 
 
 class Command(BaseCommand):
