@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.urls import reverse
 from rest_framework import serializers
 
 from faces.models import Face, FaceScan, PeopleEvent, Person, Suggestion, Upload, Verification
-
-if TYPE_CHECKING:
-    from gallery.models import Photo
+from gallery.models import Photo  # at run time: drf-spectacular reads method fields' annotations
 
 
 class PersonRefSerializer(serializers.ModelSerializer):
