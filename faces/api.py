@@ -64,6 +64,7 @@ from faces.services.uploads import scan_delete, upload_delete, verification_dele
 from gallery.models import Photo
 from nstsite.auth import api_user
 from nstsite.files import serve
+from nstsite.jobs import stale_after
 from nstsite.rest import UploadThrottle
 
 SCAN_EXAMPLE = {
@@ -139,6 +140,7 @@ class ScanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
 
     @extend_schema(examples=[OpenApiExample("Finished", value=SCAN_EXAMPLE, response_only=True)])
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        FaceScan.reap_stale(after=stale_after())  # a dead worker's scan turns failed when someone looks
         return super().retrieve(request, *args, **kwargs)
 
     def perform_destroy(self, instance: FaceScan) -> None:
@@ -205,6 +207,10 @@ class VerificationViewSet(
 
     def get_queryset(self) -> QuerySet[Verification]:
         return Verification.objects.filter(owner=api_user(self.request)).select_related("person")
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        Verification.reap_stale(after=stale_after())  # as for scans: pages poll here
+        return super().retrieve(request, *args, **kwargs)
 
     def perform_destroy(self, instance: Verification) -> None:
         verification_delete(verification=instance)

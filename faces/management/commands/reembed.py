@@ -19,7 +19,7 @@ from faces import engines
 from faces.models import Face
 from ml.faces.detect import DetectedFace
 from ml.faces.embedders import EMBEDDERS
-from ml.images import open_image
+from nstsite.files import open_stored_image
 
 
 class Command(BaseCommand):
@@ -47,8 +47,7 @@ class Command(BaseCommand):
                                   disable=options.get("verbosity", 1) == 0):  # fmt: skip
             field = group[0].photo.image if group[0].photo_id else group[0].upload.image
             try:
-                with field.open("rb") as handle:
-                    image = open_image(handle.read())
+                image = open_stored_image(field)
             except (OSError, ValueError):
                 counts["skipped: image missing"] += len(group)
                 continue
