@@ -97,7 +97,7 @@ def test_early_stop_ends_a_level_at_its_first_plateau_and_not_before(mobilenet, 
 
 def test_a_looser_tolerance_stops_sooner(mobilenet, photo, painting):
     counts = []
-    for tolerance in (0.05, 0.002):
+    for tolerance in (0.2, 0.1):  # relative gain over 25 iterations; at 64 px it stays above 5% for ~200
         params = GatysParams.for_quality("standard", size=64, iterations=200, plateau_tolerance=tolerance, levels=1)
         reports: list[Progress] = []
         run_gatys(photo, [(painting, 1.0)], params, net=mobilenet, on_progress=reports.append)
