@@ -303,9 +303,9 @@ def run_gatys(
         else:
             start = _upsample(x.detach(), size)
             if params.level_init == "detail":
-                # Carry up what the coarse level changed, on top of this level's sharper photo:
-                # a plain upscale is blurred, and restoring fine detail costs most of the fine
-                # level's iterations (measured, bench/gatys_time_to_quality.py).
+                # Carry up what the coarse level changed, on top of this level's sharper photo: a
+                # plain upscale is blurred, and the fine level spends its first iterations restoring
+                # detail (this saves ~20 of them on MobileNet-v2, docs/benchmarks.md).
                 start = target_content + start - _upsample(previous_target, size)
             start = start.clamp(0, 1)
         previous_target = target_content
