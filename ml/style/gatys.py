@@ -28,6 +28,7 @@ from PIL import Image
 from torch.utils.checkpoint import checkpoint
 
 from ml.device import pick_device
+from ml.images import to_rgb
 from ml.style import color
 from ml.style.estimate import Estimate, estimate, level_cost
 from ml.style.gatys_params import GatysParams
@@ -37,7 +38,17 @@ from ml.style.networks import LossNetwork, load_network, network_name
 from ml.style.upsample import guided_upsample
 from ml.style.vgg import load_vgg19
 
-__all__ = ["Cancelled", "Estimate", "GatysParams", "Progress", "estimate", "load_network", "load_vgg19", "run_gatys"]
+__all__ = [
+    "Cancelled",
+    "Estimate",
+    "GatysParams",
+    "Objective",
+    "Progress",
+    "estimate",
+    "load_network",
+    "load_vgg19",
+    "run_gatys",
+]
 
 
 @dataclass(frozen=True)
@@ -167,7 +178,13 @@ def _closure(
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
-        c, s, tv = stage.losses(x)
+        image = x
+        if stage.params.score_clamped:
+            # Score the image as it will be returned (clamped to [0, 1]); the gradient passes
+            # straight through, so pixels past a bound can still come back. Unscored, L-BFGS
+            # drifts out of range and the returned image's loss rises again after ~100 iterations.
+            image = x + (x.clamp(0, 1) - x).detach()
+        c, s, tv = stage.losses(image)
         loss = c + s + tv
         loss.backward()
         if not first:  # the image entering this iteration; later calls are line-search trials
@@ -205,6 +222,10 @@ def _initial(params: GatysParams, content: torch.Tensor, styles: list[tuple[torc
     generator = torch.Generator().manual_seed(params.seed)  # CPU generator: same noise on every device
     noise = torch.rand(content.shape, generator=generator).to(content.device)
     return noise
+
+
+def _upsample(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    return F.interpolate(image, size=(size[1], size[0]), mode="bicubic", align_corners=False)
 
 
 def run_gatys(
@@ -262,6 +283,7 @@ def run_gatys(
     total = sum(count for _, count, _ in plan)
     done = 0
     x: torch.Tensor | None = None
+    previous_target = torch.zeros(0)
     content_tensor = to_tensor(content, device)
 
     def finish(image: torch.Tensor, level_content: torch.Tensor) -> torch.Tensor:
@@ -279,7 +301,14 @@ def run_gatys(
         if x is None:
             start = _initial(params, target_content, style_tensors)
         else:
-            start = F.interpolate(x.detach(), size=(size[1], size[0]), mode="bicubic", align_corners=False).clamp(0, 1)
+            start = _upsample(x.detach(), size)
+            if params.level_init == "detail":
+                # Carry up what the coarse level changed, on top of this level's sharper photo: a
+                # plain upscale is blurred, and the fine level spends its first iterations restoring
+                # detail (this saves ~20 of them on MobileNet-v2, docs/benchmarks.md).
+                start = target_content + start - _upsample(previous_target, size)
+            start = start.clamp(0, 1)
+        previous_target = target_content
         x = start.contiguous().requires_grad_(True)
         if params.optimizer == "lbfgs":
             optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
@@ -337,6 +366,43 @@ def run_gatys(
         result = guided_upsample(result, low_guide.clamp(0, 1), high)
     del content_tensor
     return to_image(result)
+
+
+class Objective:
+    """The single-scale objective of ``params`` at the output size, for scoring finished images.
+
+    Same targets, layers and weights as the finest level of :func:`run_gatys` at ``params.size``;
+    the targets are computed once here. ``objective(image)`` resizes ``image`` to the output size if
+    it differs (a coarse level's result) and returns ``{"content", "style", "tv", "loss"}``: the
+    weighted terms and their sum. Lets schedules that reach the output size differently be compared
+    on one loss.
+    """
+
+    def __init__(
+        self,
+        content: Image.Image,
+        styles: list[tuple[Image.Image, float]],
+        params: GatysParams,
+        *,
+        net: LossNetwork,
+        device: torch.device | str | None = None,
+    ) -> None:
+        self.device = pick_device(str(device) if device is not None else None)
+        self.luminance = params.color == "luminance"
+        content = check_image(content)
+        self.size = scale_to(content.size, params.size)
+        photo = to_tensor(resize(content, self.size), self.device)
+        target = color.luminance(photo) if self.luminance else photo
+        prepared = _prepare_styles(styles, params, photo, params.size, self.device)
+        self.stage = _Level(net.to(self.device), params, target, prepared, False)
+
+    def __call__(self, image: Image.Image) -> dict[str, float]:
+        x = to_tensor(resize(to_rgb(image), self.size), self.device)
+        if self.luminance:
+            x = color.luminance(x)
+        with torch.no_grad():
+            c, s, tv = self.stage.losses(x)
+        return {"content": float(c), "style": float(s), "tv": float(tv), "loss": float(c + s + tv)}
 
 
 def measure_throughput(
