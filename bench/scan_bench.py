@@ -1,23 +1,27 @@
-"""Bulk face scanning: scans/s and faces/s at queue depths 1, 50 (and 500), before vs after, both embedders.
+"""Bulk face scanning: scans/s and faces/s at queue depths 1, 50 and 500, before vs after, both embedders.
 
-    .venv/bin/python bench/scan_bench.py                       # depths 1 and 50, 500 extrapolated
-    .venv/bin/python bench/scan_bench.py --depths 1 50 500     # measure 500 too (≈10× the time of 50)
+    .venv/bin/python bench/scan_bench.py                       # depths 1 and 50
+    .venv/bin/python bench/scan_bench.py --depths 1 50 500     # 500 too (≈10× the time of 50)
     .venv/bin/python bench/scan_bench.py --side 640 --batch 8 --threads 1
 
 What one scan costs in the worker, minus the database: decode the stored JPEG, detect (MTCNN),
 align and embed every face, encode each face's 160 px crop. The photos are the real group and
 portrait photos of ``testdata`` resized so the longest side is ``--side`` (default 1024, an upload
-from the web form) and re-encoded as JPEG, cycled to the queue depth.
+from the web form) and re-encoded as JPEG, cycled to the queue depth (23 distinct photos).
 
-* **before** — how the worker ran until now: one photo per job, facenet-pytorch's ``detect_face``
-  (per-box crop loop), ``embed_faces`` per photo;
+* **before** — how the worker ran originally: one photo per job, facenet-pytorch's ``detect_face``
+  (per-box crop loop, ``interpolate`` per pyramid level), ``embed_faces`` per photo, every network
+  in PyTorch;
 * **after** — one job takes ``--batch`` (``FACES_SCAN_BATCH``) queued photos: ``detect_batch`` (one
-  cascade, vectorised crops) and one ``embed_chips`` call per embedder for all their faces.
+  cascade: pyramid from the summed-area table, vectorised crops, P/R/O-Net in onnxruntime on CPU)
+  and one ``embed_chips`` call per embedder for all their faces (onnxruntime on CPU).
 
-Before and after alternate chunk by chunk (``--batch`` photos each), so load from other processes
-falls on both alike. FaceNet runs with random weights unless its file is present (same cost).
-Depth 1 is the latency of a lone upload; the per-job database and queue work (claim, heartbeat,
-identification query, rows) is not in these figures — the batched job saves some of it too.
+Before and after alternate job by job (``--batch`` photos each), so load from other processes falls
+on both alike; a depth of fewer than 5 jobs is repeated until each side has run 5. Prints the ratio
+of the totals and the median of the per-job ratios. The run asserts that both sides found the same
+number of faces. Depth 1 is the latency of a lone upload; the per-job database and queue work
+(claim, heartbeat, identification query, rows) is not in these figures: ``bench/scan_worker_bench.py``
+measures the whole worker.
 """
 
 from __future__ import annotations
@@ -159,8 +163,7 @@ def main() -> int:
     from ml.weights import MissingWeightsError
 
     detector = FaceDetector(device="cpu")
-    print(f"Machine: {machine()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"load average {os.getloadavg()[0]:.1f} at start")  # fmt: skip
+    print(f"Machine: {machine()}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"Photos: testdata group + portrait photos at {args.side} px (JPEG), scan batch {args.batch}\n")
     print("| embedder | depth | before: scans/s | after: scans/s | speed-up (total) | median per job | "
           "before: faces/s | after: faces/s | CPU s/scan before → after | faces |")  # fmt: skip
