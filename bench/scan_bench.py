@@ -44,21 +44,27 @@ sys.path.insert(0, str(ROOT))
 TESTDATA = Path(os.environ.get("NSTSITE_TESTDATA", ROOT.parent / "shared" / "testdata"))
 
 
-def photo_bytes(side: int, count: int) -> list[bytes]:
-    """``count`` JPEGs (real group photos and portraits, longest side ``side``), cycled."""
+def photo_bytes(side: int, count: int, distinct: bool = False) -> list[bytes]:
+    """``count`` JPEGs (real group photos and portraits, longest side ``side``), cycled.
+
+    ``distinct``: each pass after the first re-encodes at one JPEG quality step lower, so that no
+    two files are equal (the gallery refuses a photo its owner already has).
+    """
     from ml.images import open_image
 
     paths = sorted((TESTDATA / "faces_group").glob("*.jpg"))
     paths += sorted((TESTDATA / "faces").glob("*/*.jpg"))[::7]
-    encoded = []
+    images = []
     for path in paths:
         image = open_image(path)
         scale = side / max(image.size)
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+        images.append(image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale)))))
+    encoded = []
+    for i in range(count):
         buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=90)
+        images[i % len(images)].save(buffer, "JPEG", quality=90 - (i // len(images) if distinct else 0))
         encoded.append(buffer.getvalue())
-    return [encoded[i % len(encoded)] for i in range(count)]
+    return encoded
 
 
 def old_detect(detector, image: Image.Image):  # type: ignore[no-untyped-def]

@@ -66,7 +66,7 @@ def main() -> int:
     queue = django_rq.get_queue("faces")
     queue.empty()
     user, _ = get_user_model().objects.get_or_create(username="scan-bench")
-    blobs = photo_bytes(args.side, args.depth)
+    blobs = photo_bytes(args.side, args.depth, distinct=True)
     engines.warm_up()
     detector = engines.detector()
     batched_detect = FaceDetector.detect_batch

@@ -1,16 +1,18 @@
-"""Face networks as onnxruntime sessions: the CPU fast path of the detector's R/O-Nets and the embedders.
+"""Face networks as onnxruntime sessions: the CPU fast path of the MTCNN cascade and the embedders.
 
-Why: on CPU, onnxruntime runs these small-batch convolutional networks in ~0.5-0.6× PyTorch's
-time (measured interleaved on the 2-core EPYC, one thread each, docs/benchmarks.md "Bulk face
-scanning"): R-Net on 383 crops 35 vs 67 ms, O-Net on 33 crops 14 vs 31 ms, FaceNet 30 vs 49 ms a
-face. Its memory arena reuses buffers where PyTorch's eager ops allocate (and page-fault) a fresh
-activation per layer. P-Net is the exception — onnxruntime measured slower than PyTorch on its
-3-to-10-channel full-resolution convolutions (24 vs 15-18 ms at 615×410) — so it stays in PyTorch
-(:mod:`ml.faces.cascade`). The PyTorch modules stay the path for CUDA and for anything that trains.
+Why: on CPU, onnxruntime runs these networks in well under PyTorch's time, measured interleaved
+on the 2-core EPYC with one thread each (docs/benchmarks.md, "Bulk face scanning"): P-Net over the
+pyramid of a 1024×683 photo 62 vs 81 ms, R-Net on 383 crops 35 vs 67 ms, O-Net on 33 crops 14 vs
+31 ms, FaceNet 3.2-3.8× and the dlib port 1.6-2.3× the faces/s. Its memory arena reuses buffers
+where PyTorch's eager ops allocate a fresh activation per layer, its pooling and PReLU kernels do
+not lag its convolutions on 10-32 channels as PyTorch's channels-last ones do, and its threads do
+not spin while they wait, which matters on a worker that shares its cores. The PyTorch modules stay
+the path for CUDA, for training, and for the comparisons (:func:`pytorch_only`).
 
-Each module is exported once per process, on first use, with a dynamic batch axis (PyTorch's
-TorchScript exporter, opset 17; FaceNet takes ~6 s, the MTCNN nets well under one); nothing is
-written to disk. The results equal the module's to float32 rounding (tests: < 1e-4 on real photos).
+Each module is exported once per process (PyTorch's TorchScript exporter, opset 17; FaceNet takes
+~6 s, the MTCNN nets about a second together), when the detector or the shared embedder is built;
+nothing is written to disk. The results equal the module's to float32 rounding (tests: detections
+within 1e-2 px, embeddings within 1e-4, on real photos).
 """
 
 from __future__ import annotations
@@ -59,9 +61,12 @@ class OnnxModule:
     call from several threads (onnxruntime sessions are).
     """
 
-    def __init__(self, module: nn.Module, threads: int | None = None, dynamic: tuple[int, ...] = (0,)) -> None:
+    def __init__(
+        self, module: nn.Module, threads: int | None = None, dynamic: tuple[int, ...] = (0,), arena: bool = True
+    ) -> None:
         self._module = module
         self._dynamic = dynamic
+        self._arena = arena
         self._threads = threads or torch.get_num_threads()
         self._session: Any = None
         self._outputs = 1
@@ -100,6 +105,7 @@ class OnnxModule:
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
                 options.intra_op_num_threads = self._threads
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                options.enable_cpu_mem_arena = self._arena
                 self._session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
             return self._session
 
@@ -116,7 +122,10 @@ _sessions_lock = threading.Lock()
 
 
 def onnx_module(
-    module: nn.Module, dynamic: tuple[int, ...] = (0,), graph: Callable[[nn.Module], nn.Module] | None = None
+    module: nn.Module,
+    dynamic: tuple[int, ...] = (0,),
+    graph: Callable[[nn.Module], nn.Module] | None = None,
+    arena: bool = True,
 ) -> OnnxModule:
     """The process's :class:`OnnxModule` of ``module`` (one per module object, exported on first call).
 
@@ -125,5 +134,5 @@ def onnx_module(
     """
     with _sessions_lock:
         if module not in _sessions:
-            _sessions[module] = OnnxModule(graph(module) if graph else module, dynamic=dynamic)
+            _sessions[module] = OnnxModule(graph(module) if graph else module, dynamic=dynamic, arena=arena)
         return _sessions[module]
