@@ -95,7 +95,7 @@ def main() -> int:
         assert scans.filter(status="succeeded").count() == args.depth, list(scans.values_list("status", "error"))
         return seconds, Face.objects.filter(owner=user).count()
 
-    print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at start")
+    print(f"Machine: {machine()}")
     print(f"Depth {args.depth}, photos {args.side} px, batch {args.batch}, embedder {settings.FACES_EMBEDDER}\n")
     print("| run | seconds | scans/s | faces/s | faces |\n|---|---:|---:|---:|---:|")
     results: dict[str, list[float]] = {"before": [], "after": []}

@@ -207,13 +207,15 @@ def detect_many(
         bbreg,
         fixed_batch_process,
         generateBoundingBox,
+        imresample,
         rerec,
     )
 
     pnet_pixels: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] = _PNetOnPixels(nets[0])
     rnet: Callable[[torch.Tensor], tuple[torch.Tensor, ...]] = nets[1]
     onet: Callable[[torch.Tensor], tuple[torch.Tensor, ...]] = nets[2]
-    if runs_on_onnx(device):  # onnxruntime on CPU (ml.faces.onnx_nets says why)
+    onnx = runs_on_onnx(device)
+    if onnx:  # onnxruntime on CPU (ml.faces.onnx_nets says why)
         pnet_pixels = onnx_module(nets[0], dynamic=(0, 1, 2), graph=_PNetOnPixels, arena=False)
         rnet, onet = onnx_module(nets[1]), onnx_module(nets[2])
     empty = (np.zeros((0, 5), np.float32), np.zeros((0, 5, 2), np.float32))
@@ -226,11 +228,16 @@ def detect_many(
     tables = _Tables(images)
     all_boxes, all_inds = [], []
     for (h, w, min_size), members in groups.items():
+        if not onnx:
+            batch = torch.from_numpy(np.stack([images[i] for i in members])).to(device).permute(0, 3, 1, 2).float()
         scale, minl = 12.0 / min_size, min(h, w) * 12.0 / min_size
         picked_boxes, picked_inds = [], []
         while minl >= 12:
             size = (int(h * scale + 1), int(w * scale + 1))
-            level = torch.from_numpy(np.stack([area_resize(tables[i], *size) for i in members])).to(device)
+            if onnx:
+                level = torch.from_numpy(np.stack([area_resize(tables[i], *size) for i in members]))
+            else:  # on a GPU, resample the batch there (facenet-pytorch's imresample), NHWC as above
+                level = imresample(batch, size).permute(0, 2, 3, 1)
             reg, probs = pnet_pixels(level)
             boxes, inds = generateBoundingBox(reg, probs, scale, thresholds[0])
             pick = batched_nms(boxes[:, :4], boxes[:, 4], inds, 0.5)
