@@ -55,16 +55,25 @@ class OnnxModule:
     """An onnxruntime session computing ``module`` (eval mode, fixed weights) on float32 batches.
 
     ``__call__`` takes a float32 tensor or array, e.g. ``(N, C, H, W)``, whose ``dynamic`` axes may
-    change from call to call (the others stay as on the first call, which exports), and returns the module's outputs as CPU float32 tensors, a tuple when it has several. ``threads``:
+    change from call to call (the others stay as on the first call, which exports), and returns the
+    module's outputs as CPU float32 tensors, a tuple when it has several. ``graph(module)``, when
+    given, is what gets exported instead (e.g. the module with its input conversion). ``threads``:
     onnxruntime's intra-op threads (default: torch's thread count, so one setting governs both
     engines); the threads do not spin while idle, as in :mod:`ml.style.multistyle_onnx`. Safe to
-    call from several threads (onnxruntime sessions are).
+    call from several threads (onnxruntime sessions are). Only a weak reference to ``module`` is
+    kept, so the process-wide cache below does not keep dropped networks alive.
     """
 
     def __init__(
-        self, module: nn.Module, threads: int | None = None, dynamic: tuple[int, ...] = (0,), arena: bool = True
+        self,
+        module: nn.Module,
+        threads: int | None = None,
+        dynamic: tuple[int, ...] = (0,),
+        arena: bool = True,
+        graph: Callable[[nn.Module], nn.Module] | None = None,
     ) -> None:
-        self._module = module
+        self._module = weakref.ref(module)
+        self._graph = graph
         self._dynamic = dynamic
         self._arena = arena
         self._threads = threads or torch.get_num_threads()
@@ -78,16 +87,20 @@ class OnnxModule:
 
         with self._lock:
             if self._session is None:
+                module = self._module()
+                if module is None:
+                    raise RuntimeError("the module of this onnxruntime session is gone")
+                exported = self._graph(module) if self._graph else module
                 buffer = io.BytesIO()
                 # The tracer warns about shape checks (dlib's residual padding) that are constant for
                 # the fixed chip size; only the batch axis (and P-Net's map size) varies.
                 with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
                     warnings.simplefilter("ignore", torch.jit.TracerWarning)
-                    outputs = self._module(example[:1].clone())
+                    outputs = exported(example[:1].clone())
                     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
                     self._outputs = len(outputs)
                     torch.onnx.export(
-                        self._module,
+                        exported,
                         (example[:1].clone(),),
                         buffer,  # type: ignore[arg-type]  # a file object works (and is documented)
                         input_names=["x"],
@@ -127,12 +140,8 @@ def onnx_module(
     graph: Callable[[nn.Module], nn.Module] | None = None,
     arena: bool = True,
 ) -> OnnxModule:
-    """The process's :class:`OnnxModule` of ``module`` (one per module object, exported on first call).
-
-    ``graph(module)``, when given, is what gets exported instead (e.g. the module with its input
-    conversion), still cached under ``module``.
-    """
+    """The process's :class:`OnnxModule` of ``module`` (one per module object, exported on first call)."""
     with _sessions_lock:
         if module not in _sessions:
-            _sessions[module] = OnnxModule(graph(module) if graph else module, dynamic=dynamic, arena=arena)
+            _sessions[module] = OnnxModule(module, dynamic=dynamic, arena=arena, graph=graph)
         return _sessions[module]

@@ -73,3 +73,19 @@ def test_onnxruntime_embeddings_equal_the_pytorch_network_on_real_faces(detector
     assert np.abs(fast - reference).max() < 1e-4
     # not a trivially equal pair: the faces differ from one another
     assert (fast @ fast.T)[~np.eye(len(chips), dtype=bool)].min() < 0.9
+
+
+def test_a_session_equals_its_module_and_does_not_keep_a_dropped_module_alive():
+    import gc
+    import weakref
+
+    from ml.faces.onnx_nets import onnx_module
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.PReLU(4)).eval()
+    batch = torch.rand(2, 3, 9, 9)
+    with torch.inference_mode():
+        assert torch.allclose(onnx_module(net)(batch), net(batch), atol=1e-5)
+    gone = weakref.ref(net)
+    del net
+    gc.collect()
+    assert gone() is None
