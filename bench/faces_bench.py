@@ -6,7 +6,8 @@ Detection runs on real group photos resized to 640×480 and 1920×1080, one imag
 batch of 8 equal-sized images per call. Embedding runs on the real chips each embedder is given
 in the app (FaceNet: 160×160 MTCNN box + margin crops; dlib: 150×150 5-point warps) of the first
 photo of 16 people, cycled to the batch size, at batch 1, 16, 32 and 64 (``--batches``): ``facenet-casia-webface``
-(the real converted weights), ``dlib-resnet-v1`` through our PyTorch port, and dlib's own
+(the real converted weights), ``dlib-resnet-v1`` through our PyTorch port — on CPU each through
+onnxruntime (the app's path) and through PyTorch (``pytorch_only``) side by side — and dlib's own
 ``compute_face_descriptor`` on the same chips when ``dlib`` is installed (a dev dependency). The
 embedders are timed interleaved (one run of each in turn, best of ``--repeats``), so their ratios
 hold even on a shared, noisy CPU. Prints Markdown tables (paste into docs/benchmarks.md).
@@ -32,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 from ml.device import describe, pick_device  # noqa: E402 (after the path tweak, to run as a script)
 from ml.faces.detect import FaceDetector  # noqa: E402
 from ml.faces.dlib_resnet import default_model_path  # noqa: E402
-from ml.faces.embedders import get_embedder  # noqa: E402
+from ml.faces.embedders import Embedder, get_embedder  # noqa: E402
+from ml.faces.onnx_nets import pytorch_only, runs_on_onnx  # noqa: E402
 from ml.images import open_image  # noqa: E402
 
 TESTDATA = ROOT.parent / "shared" / "testdata"
@@ -105,10 +107,12 @@ def bench_embedding(device: torch.device, repeats: int, batches: tuple[int, ...]
         native = None
     rows = []
     for batch in batches:
-        runs: dict[str, Callable[[], object]] = {
-            f"{name} ({device.type})": (lambda e=embedder, s=chips[name][:batch]: e.embed_chips(s))
-            for name, embedder in embedders.items()
-        }
+        runs: dict[str, Callable[[], object]] = {}
+        for name, embedder in embedders.items():
+            engine = "onnxruntime" if runs_on_onnx(device) else "PyTorch"
+            runs[f"{name} ({engine}, {device.type})"] = lambda e=embedder, s=chips[name][:batch]: e.embed_chips(s)
+            if runs_on_onnx(device):  # the same network in PyTorch, side by side
+                runs[f"{name} (PyTorch, {device.type})"] = lambda e=embedder, s=chips[name][:batch]: _in_pytorch(e, s)
         if native is not None:
             dlib_chips = list(chips["dlib-resnet-v1"][:batch])
             runs["dlib.compute_face_descriptor (C++, CPU)"] = (
@@ -119,6 +123,11 @@ def bench_embedding(device: torch.device, repeats: int, batches: tuple[int, ...]
         for label, seconds in best_seconds_interleaved(runs, repeats).items():
             rows.append((label, batch, batch / seconds))
     return rows
+
+
+def _in_pytorch(embedder: Embedder, chips: np.ndarray) -> np.ndarray:
+    with pytorch_only():
+        return embedder.embed_chips(chips)
 
 
 def best_seconds_interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:

@@ -7,9 +7,9 @@ Everything real: embedded PostgreSQL + pgvector and Redis under ``var/bench-scan
 photo (so one RQ job each, enqueued on commit), then a ``WarmWorker`` in burst mode drains the
 queue; the clock runs from the worker's start to the empty queue (models already warm).
 
-* **before**: ``FACES_SCAN_BATCH=1`` and facenet-pytorch's own ``detect_face`` (per-box loop) in
-  the detector — the worker as it was;
-* **after**: ``FACES_SCAN_BATCH=--batch`` and the vectorised cascade.
+* **before**: ``FACES_SCAN_BATCH=1``, facenet-pytorch's own ``detect_face`` (per-box loop) in
+  the detector and the embedders in PyTorch — the worker as it was;
+* **after**: ``FACES_SCAN_BATCH=--batch``, the vectorised cascade and onnxruntime on CPU.
 
 Runs before, after, before, after (``--rounds``) on fresh photos, so the load of other processes
 falls on both; prints scans/s and faces/s per run and the ratio of the medians.
@@ -18,6 +18,7 @@ falls on both; prints scans/s and faces/s per run and the ratio of the medians.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -58,13 +59,14 @@ def main() -> int:
     from faces.services import face_scan_create
     from gallery.models import Photo
     from ml.faces.detect import FaceDetector
+    from ml.faces.onnx_nets import pytorch_only
     from nstsite.uploads import encode, read_upload
     from nstsite.worker import WarmWorker
 
     queue = django_rq.get_queue("faces")
     queue.empty()
     user, _ = get_user_model().objects.get_or_create(username="scan-bench")
-    blobs = photo_bytes(args.side, args.depth)
+    blobs = photo_bytes(args.side, args.depth, distinct=True)
     engines.warm_up()
     detector = engines.detector()
     batched_detect = FaceDetector.detect_batch
@@ -85,13 +87,15 @@ def main() -> int:
                 photo.save()
                 face_scan_create(photo=photo)
         start = time.perf_counter()
-        WarmWorker([queue], connection=queue.connection).work(burst=True)
+        # before: the face networks in PyTorch, as they ran; after: onnxruntime on CPU
+        with pytorch_only() if mode == "before" else contextlib.nullcontext():
+            WarmWorker([queue], connection=queue.connection).work(burst=True)
         seconds = time.perf_counter() - start
         scans = FaceScan.objects.filter(owner=user)
         assert scans.filter(status="succeeded").count() == args.depth, list(scans.values_list("status", "error"))
         return seconds, Face.objects.filter(owner=user).count()
 
-    print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at start")
+    print(f"Machine: {machine()}")
     print(f"Depth {args.depth}, photos {args.side} px, batch {args.batch}, embedder {settings.FACES_EMBEDDER}\n")
     print("| run | seconds | scans/s | faces/s | faces |\n|---|---:|---:|---:|---:|")
     results: dict[str, list[float]] = {"before": [], "after": []}

@@ -79,6 +79,8 @@ class FaceDetector:
         # Imported here so that importing ml.faces (e.g. for DetectedFace) stays cheap.
         from facenet_pytorch import MTCNN
 
+        from ml.faces.cascade import prepare
+
         if max_side < PNET_WINDOW * 2:
             raise ValueError(f"max_side must be at least {PNET_WINDOW * 2} pixels")
         self.device = pick_device(device)
@@ -89,6 +91,7 @@ class FaceDetector:
         self.factor = factor
         mtcnn = MTCNN(keep_all=True, device=self.device).eval()
         self._nets = (mtcnn.pnet, mtcnn.rnet, mtcnn.onet)
+        prepare(self._nets, self.device)
 
     def detect(self, image: Image.Image) -> list[DetectedFace]:
         """Faces in one PIL image (any mode; converted to RGB), best score first."""

@@ -24,6 +24,7 @@ from ml.cache import models
 from ml.device import pick_device
 from ml.faces import facenet_convert
 from ml.faces.align import align_face, crop_face_box
+from ml.faces.onnx_nets import onnx_module, runs_on_onnx
 from ml.images import to_rgb
 from ml.weights import find
 
@@ -149,6 +150,13 @@ class Embedder:
         return f"<{type(self).__name__} {self.spec.name} dim={self.spec.dim} on {self.device}>"
 
 
+def _run(net: torch.nn.Module, batch: torch.Tensor) -> np.ndarray:
+    """``net(batch)`` as float32 numpy: onnxruntime on CPU (:mod:`ml.faces.onnx_nets` says why), PyTorch elsewhere."""
+    if runs_on_onnx(batch.device):
+        return onnx_module(net)(batch).float().numpy()
+    return net(batch).float().cpu().numpy()
+
+
 # --- dlib ResNet -------------------------------------------------------------------------------
 
 
@@ -182,7 +190,7 @@ class DlibResNetEmbedder(Embedder):
             # The port takes float RGB 0..255 (N, 3, 150, 150) and subtracts dlib's channel means itself.
             batch = torch.from_numpy(chips).to(self.device).permute(0, 3, 1, 2).float()
             with torch.inference_mode():
-                return self._net(batch).float().cpu().numpy()
+                return _run(self._net, batch)
         return np.asarray(self._dlib_model.compute_face_descriptor(list(chips)), dtype=np.float64)
 
 
@@ -226,7 +234,7 @@ class FaceNetEmbedder(Embedder):
     def _forward(self, chips: np.ndarray) -> np.ndarray:
         batch = torch.from_numpy(chips).to(self.device).permute(0, 3, 1, 2).float()
         with torch.inference_mode():
-            return self._net(fixed_image_standardization(batch)).float().cpu().numpy()
+            return _run(self._net, fixed_image_standardization(batch))
 
 
 # --- registry ----------------------------------------------------------------------------------
@@ -308,4 +316,12 @@ def get_embedder(name: str = DEFAULT_EMBEDDER, device: str | torch.device | None
     resolved = pick_device(device)
     if options:
         return spec.factory(spec, resolved, **options)
-    return models.get(f"embedder:{name}", spec.weights, resolved, lambda: spec.factory(spec, resolved))
+
+    def build() -> Embedder:
+        embedder = spec.factory(spec, resolved)
+        # The shared instance is a worker's: build its onnxruntime session now (FaceNet's export
+        # takes seconds) so that the first scan does not pay it.
+        embedder.embed_chips(np.zeros((1, spec.input_size, spec.input_size, 3), dtype=np.uint8))
+        return embedder
+
+    return models.get(f"embedder:{name}", spec.weights, resolved, build)

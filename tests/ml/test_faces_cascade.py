@@ -44,7 +44,7 @@ def test_crops_equal_area_interpolation_of_each_box():
         for k, (y0, y1, x0, x1) in enumerate(boxes):
             crop = torch.from_numpy(images[owners[k]]).permute(2, 0, 1)[None, :, y0:y1, x0:x1].float()
             want = torch.nn.functional.interpolate(crop, size=(size, size), mode="area")[0]
-            assert torch.allclose(got[k], want, atol=1e-3), (size, (y0, y1, x0, x1))
+            assert torch.equal(got[k], want), (size, (y0, y1, x0, x1))  # bit-equal: exact sums, same division
 
 
 def test_cascade_equals_facenet_pytorch_detect_face_on_real_group_photos(detector, group_photos):

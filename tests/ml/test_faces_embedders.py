@@ -21,6 +21,7 @@ from ml.faces.embedders import (
     fixed_image_standardization,
     get_embedder,
 )
+from ml.faces.onnx_nets import pytorch_only
 from ml.images import open_image
 from ml.weights import MissingWeightsError
 
@@ -158,7 +159,9 @@ def test_facenet_input_is_fixed_image_standardization(random_facenet):
 
     hook = random_facenet._net.conv2d_1a.register_forward_hook(record)
     try:
-        random_facenet.embed_chips(np.full((1, 160, 160, 3), 255, dtype=np.uint8))
+        # A forward hook sees PyTorch's run; onnxruntime on CPU is fed the very same batch (ml.faces.embedders._run).
+        with pytorch_only():
+            random_facenet.embed_chips(np.full((1, 160, 160, 3), 255, dtype=np.uint8))
     finally:
         hook.remove()
     assert torch.allclose(seen["x"], torch.full_like(seen["x"], 127.5 / 128))
