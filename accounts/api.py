@@ -90,15 +90,10 @@ class MeView(APIView):
         request=AccountDeleteSerializer, responses={204: None, 400: OpenApiResponse(description="Wrong password")}
     )
     def delete(self, request: Request) -> Response:
-        from django.core.exceptions import ValidationError as DjangoValidationError
-
         from accounts.services import account_delete
 
         data = AccountDeleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            account_delete(user=api_user(request), password=data.validated_data["password"])
-        except DjangoValidationError as exc:
-            detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-            raise serializers.ValidationError(detail) from exc
+        # A wrong password (Django's ValidationError) becomes a 400 in nstsite.rest's handler.
+        account_delete(user=api_user(request), password=data.validated_data["password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
