@@ -295,7 +295,8 @@ def thresholds(request: AuthenticatedHttpRequest) -> HttpResponse:
             "override": override,
             "calibrate_form": CalibrateForm(initial={"target_far": conf.target_far()}),
             "threshold_form": ThresholdForm(initial={"threshold": override.threshold if override else None}),
-            "plan": explain_nearest(embedder),
+            # EXPLAIN runs a query planner pass: only when an administrator asks for it, not on every load.
+            "plan": explain_nearest(embedder) if request.user.is_superuser and request.GET.get("plan") else "",
             "references": Face.objects.filter(embedder=embedder, assignment="enrolled").count(),
             "user_references": Face.objects.filter(embedder=embedder, assignment="confirmed").count(),
             "scans": FaceScan.objects.filter(embedder=embedder).count(),

@@ -319,9 +319,10 @@ def get_embedder(name: str = DEFAULT_EMBEDDER, device: str | torch.device | None
 
     def build() -> Embedder:
         embedder = spec.factory(spec, resolved)
-        # The shared instance is a worker's: build its onnxruntime session now (FaceNet's export
-        # takes seconds) so that the first scan does not pay it.
-        embedder.embed_chips(np.zeros((1, spec.input_size, spec.input_size, 3), dtype=np.uint8))
+        if runs_on_onnx(resolved):
+            # The shared instance is a worker's: build its onnxruntime session now (FaceNet's export
+            # takes seconds) so that the first scan does not pay it.
+            embedder.embed_chips(np.zeros((1, spec.input_size, spec.input_size, 3), dtype=np.uint8))
         return embedder
 
     return models.get(f"embedder:{name}", spec.weights, resolved, build)

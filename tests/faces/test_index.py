@@ -83,3 +83,10 @@ def test_owner_scoped_search_uses_the_directory_index_and_only_the_callers_confi
     assert found_theirs[0].face_id == theirs.pk and mine.pk not in {n.face_id for n in found_theirs}
     assert {mine.pk, theirs.pk}.isdisjoint(n.face_id for n in directory_only)
     assert [n.face_id for n in found_mine[1:]] == [n.face_id for n in directory_only[:2]]
+
+
+def test_the_thresholds_page_explains_the_query_only_when_an_administrator_asks(admin_client):
+    page = admin_client.get("/faces/thresholds/").content.decode()
+    assert "show the database's plan" in page and "Index Scan" not in page and "Seq Scan" not in page
+    plan = admin_client.get("/faces/thresholds/?plan=1").content.decode()
+    assert "Scan" in plan  # the planner's own words: EXPLAIN ran
