@@ -45,8 +45,8 @@ RUN set -eux; \
 
 COPY . .
 
-# Static files are collected at build time (whitenoise serves them). Settings need a database
-# and Redis address to import; collectstatic connects to neither.
+# Static files are collected at build time (whitenoise serves them). With both addresses set,
+# manage.py starts no embedded PostgreSQL or Redis; collectstatic connects to neither.
 RUN DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
     SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0
 
