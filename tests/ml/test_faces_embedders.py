@@ -76,7 +76,8 @@ def test_facenet_embeddings_are_unit_norm_512d_and_tell_people_apart(testdata: P
     for path in sorted((testdata / "faces" / "serena_williams").glob("*.jpg"))[:2]:
         photo = open_image(path)
         same.append(embedder.embed_faces(photo, [max(detector.detect(photo), key=lambda f: f.width)])[0])
-    assert 1 - float(same[0] @ same[1]) < embedder.default_threshold  # one person in two photos
+    distance = 1 - float(same[0] @ same[1])
+    assert distance < embedder.default_threshold  # one person in two photos
 
 
 def test_dlib_embeddings_are_unit_norm_float32_rows(faces_and_image):
