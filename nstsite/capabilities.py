@@ -27,9 +27,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import django_rq
 from django.conf import settings
 from redis.exceptions import RedisError
+
+from nstsite.jobs import redis_connection
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +56,22 @@ class Capabilities:
         return self.device.split()[0].split(":")[0].lower() if self.device else "cpu"
 
 
-def _redis() -> Any:
-    return django_rq.get_connection("style")
-
-
 def advertise(capabilities: Capabilities, *, ttl: int | None = None) -> None:
     """Write (or refresh) ``capabilities`` with its time-to-live."""
     seconds = ttl or settings.WORKER_CAPABILITY_TTL
     record = json.dumps({**asdict(capabilities), "updated": time.time()})
-    _redis().set(KEY_PREFIX + capabilities.worker, record, ex=seconds)
+    redis_connection().set(KEY_PREFIX + capabilities.worker, record, ex=seconds)
 
 
 def withdraw(worker: str) -> None:
     """Remove ``worker``'s record at once (a clean stop)."""
-    _redis().delete(KEY_PREFIX + worker)
+    redis_connection().delete(KEY_PREFIX + worker)
 
 
 def live() -> list[Capabilities]:
     """Every worker whose record has not expired. Redis down: none (nothing can be promised)."""
     try:
-        redis = _redis()
+        redis = redis_connection()
         keys = sorted(redis.scan_iter(match=KEY_PREFIX + "*", count=500))
         records = redis.mget(keys) if keys else []
     except RedisError:

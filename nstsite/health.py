@@ -12,7 +12,6 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
-import django_rq
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -22,6 +21,7 @@ from rq import Worker
 from rq.worker import BaseWorker
 
 from nstsite.apps import required_queues
+from nstsite.jobs import redis_connection
 
 
 def _database() -> dict[str, Any]:
@@ -34,7 +34,7 @@ def _database() -> dict[str, Any]:
 
 
 def _redis() -> dict[str, Any]:
-    django_rq.get_connection("style").ping()
+    redis_connection().ping()
     return {"ok": True}
 
 
@@ -64,7 +64,7 @@ def _live(worker: BaseWorker, now: datetime) -> bool:
 
 
 def _workers() -> dict[str, Any]:
-    redis = django_rq.get_connection("style")
+    redis = redis_connection()
     now = datetime.now(UTC)
     registered = Worker.all(connection=redis)  # workers whose key has not expired yet (may be dead)
     workers = [w for w in registered if _live(w, now)]

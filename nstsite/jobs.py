@@ -20,6 +20,8 @@ import django_rq
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
+from django_rq.connection_utils import get_redis_connection
+from redis import Redis
 from redis.exceptions import RedisError
 from rq import Callback, Queue, Retry
 from rq.job import Job
@@ -31,6 +33,13 @@ from ml.weights import CorruptWeightsError, MissingWeightsError
 from nstsite.models import BackgroundTask
 
 log = logging.getLogger(__name__)
+
+
+def redis_connection() -> Redis:
+    """The Redis that every queue lives on (``settings.REDIS_URL``), for what belongs to no one app's
+    queue: the health check and the workers' advertised capabilities."""
+    return get_redis_connection({"URL": settings.REDIS_URL})
+
 
 QUEUE_DOWN = (
     "The job queue is unavailable right now, so this could not be started. Your upload is saved: "

@@ -34,10 +34,10 @@ _MOBILENET_STYLE = (
 # The standard presets' schedule: levels doubling from 65–128 px up to the size (128, 256, 512 at
 # 512 px; one level below 129 px, where VGG19's deepest layers would shrink to nothing), each with
 # half the previous level's iterations, each starting from its photo plus what the coarser level
-# changed, losses scored on the clamped image. Measured (bench/gatys_time_to_quality.py, docs/benchmarks.md):
-# on MobileNet-v2 a lower loss than the old 400 single-scale iterations in ~0.2× their time, and
-# ahead of clamped single-scale at equal time, though 400 clamped single-scale iterations go lower.
-COARSE_TO_FINE: dict[str, object] = {"levels": None, "level_size": 128, "level_init": "detail", "score_clamped": True}
+# changed. Measured (bench/gatys_time_to_quality.py, docs/benchmarks.md): on MobileNet-v2 a lower loss
+# than the old 400 single-scale iterations in ~0.2× their time, and ahead of clamped single-scale at
+# equal time, though 400 clamped single-scale iterations go lower.
+COARSE_TO_FINE: dict[str, object] = {"levels": None, "level_size": 128, "level_init": "detail"}
 
 
 @dataclass(frozen=True)
@@ -170,10 +170,11 @@ class GatysParams:
 
     Early stop: after ``plateau_patience`` iterations, the render stops when the loss improved by
     less than ``plateau_tolerance`` (relative) over the last ``plateau_patience`` iterations; 0 disables.
-    ``score_clamped``: compute the losses on the image clamped to [0, 1] (what is returned), with a
-    straight-through gradient; unclamped L-BFGS drifts out of range and the returned image gets
-    worse after ~100 iterations. The standard presets use ``level_size=128``, ``"detail"`` and
-    ``score_clamped`` (:data:`COARSE_TO_FINE`); ``levels=1`` gives the single-scale render.
+    ``score_clamped`` (on by default): compute the losses on the image clamped to [0, 1] (what is
+    returned), with a straight-through gradient; unclamped, L-BFGS drifts out of range and the
+    returned image scores 25–40 % worse (more after ~100 iterations, when it starts to get worse
+    again). The standard presets use ``level_size=128`` and ``"detail"`` (:data:`COARSE_TO_FINE`);
+    ``levels=1`` gives the single-scale render.
     ``seed`` makes CPU runs bit-for-bit reproducible (noise init and any randomness).
     """
 
@@ -190,7 +191,7 @@ class GatysParams:
     tv_weight: float = 1.0
     init: Init = "content"
     level_init: LevelInit = "upsample"
-    score_clamped: bool = False
+    score_clamped: bool = True
     pooling: Literal["max", "avg"] = "max"
     color: ColorMode = "none"
     style_scale: float = 1.0
