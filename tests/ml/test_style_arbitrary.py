@@ -10,7 +10,7 @@ from PIL import Image
 
 from ml.images import open_image
 from ml.style import color
-from ml.style.arbitrary import ArbitraryStylizer, pixel_key
+from ml.style.arbitrary import PREDICTOR_MIN_COSINE, ArbitraryStylizer, pixel_key
 from ml.style.imaging import to_tensor
 
 
@@ -117,7 +117,10 @@ def test_the_engines_style_vector_equals_the_unfused_graph_and_the_pytorch_rebui
     unfused, ours = _unfused_and_pytorch_vectors(images["wave"])
     assert _cosine(engine, unfused) > 0.999
     assert _cosine(ours, unfused) > 0.9995  # within about one int8 step per value
-    assert stylizer.predictor_path in ("fused", "unfused") and stylizer.predictor_cosine > 0.999
+    # The engine keeps the fused session only where it agreed with the unfused graph at load (on an AVX2
+    # Zen 3 it measured 0.991 and fell back; on AVX-512 Zen 4 it keeps the fused one).
+    expected = "fused" if stylizer.predictor_cosine >= PREDICTOR_MIN_COSINE else "unfused"
+    assert stylizer.predictor_path == expected
 
 
 def test_the_engine_falls_back_to_the_unfused_predictor_when_the_fused_one_disagrees(images):
