@@ -35,8 +35,9 @@ _MOBILENET_STYLE = (
 # 512 px; one level below 129 px, where VGG19's deepest layers would shrink to nothing), each with
 # half the previous level's iterations, each starting from its photo plus what the coarser level
 # changed. Measured (bench/gatys_time_to_quality.py, docs/benchmarks.md): on MobileNet-v2 a lower loss
-# than the old 400 single-scale iterations in ~0.2× their time, and ahead of clamped single-scale at
-# equal time, though 400 clamped single-scale iterations go lower.
+# than the old (unclamped) 400 single-scale iterations in ~0.27× their time; even with clamped
+# single-scale at equal time (ahead on one pair, behind on another), and 400 clamped single-scale
+# iterations go lower. Kept for the larger structures the coarse levels lay out.
 COARSE_TO_FINE: dict[str, object] = {"levels": None, "level_size": 128, "level_init": "detail"}
 
 
