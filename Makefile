@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 # Our packages, top layer first (docs/architecture.md).
 PACKAGES := config accounts faces gallery nstsite ml
+# Two test processes, whole files each (module fixtures stay shared); `make test PYTEST_ARGS=` runs one.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: run test install install-dev browser lint typecheck bench fetch-models clean
 

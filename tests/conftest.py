@@ -18,21 +18,49 @@ ARTIFACTS = Path(os.environ.get("NSTSITE_TEST_ARTIFACTS", ROOT / "test-artifacts
 QUEUES = ("style", "gatys-vgg19", "faces")
 PASSWORD = "a-Strong-pass-4-tests"
 BURST_WORKER = "pytest-burst-worker"
+# How long a test waits for a state (a job running, a page showing a result) before it fails. A bound
+# for a busy machine ten times slower than a quiet one, never a timing assertion: a passing test
+# returns as soon as the state is reached, so only a failing one ever waits this long.
+PATIENCE = float(os.environ.get("NSTSITE_TEST_PATIENCE", 600))
+PATIENCE_MS = int(PATIENCE * 1000)  # the same, for Playwright's waits on a job's result
+BROWSER_STEP_MS = 60_000  # one click, fill or page load: seconds on a quiet machine, far less than this
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Start the session's own embedded PostgreSQL and Redis, then load the settings (which start nothing).
+    """Start this test process's own embedded PostgreSQL and Redis, then load the settings (which start nothing).
 
     The services live under var/test/, apart from `make run`'s data, unless DATABASE_URL/REDIS_URL name
-    others. pytest.ini names no settings module on purpose: pytest-django would import the settings
-    before this hook; it sets Django up right after it instead (its documented pytest_configure route).
+    others. Under pytest-xdist (`make test` runs two processes) each worker gets its own pair under
+    var/test/<worker id>: tests stop and restart the suite's Redis and empty its queues, so they must
+    not share one. The controller runs no test and starts nothing. pytest.ini names no settings module
+    on purpose: pytest-django would import the settings before this hook; it sets Django up right
+    after it instead (its documented pytest_configure route).
     """
     load_dotenv()
-    embedded.configure_environment(embedded.var_dir() / "test")
+    worker = getattr(config, "workerinput", {}).get("workerid", "")  # "gw0"…; set before this hook runs
+    if worker:
+        # Two workers on two cores: one intra-op thread each (torch and onnxruntime read it), as CI's
+        # stress run uses, instead of four threads fighting over two cores.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+    elif config.getoption("dist", "no") != "no":
+        # The xdist controller: it must not set Django up either, or its workers would inherit
+        # DJANGO_SETTINGS_MODULE and pytest-django would load the settings before this hook.
+        return
+    embedded.configure_environment(embedded.var_dir() / "test" / worker)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.conf import settings
 
     settings.INSTALLED_APPS  # noqa: B018 - loads the settings now, so pytest-django sets Django up
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with a ``slow`` or ``browser`` test run first (in their usual order; the rest follow in theirs).
+
+    pytest-xdist hands out whole files in this order, so the long scenarios start at once on both
+    workers instead of keeping one busy alone at the end.
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture(scope="session")
@@ -111,16 +139,33 @@ def queues() -> Iterator[dict[str, object]]:
                     queue.connection.delete(Job.key_for(job_id))
                 queue.connection.delete(reg.key)
 
-    from nstsite.capabilities import advertise, withdraw
-    from nstsite.worker import capabilities_of
+    from nstsite.capabilities import withdraw
 
     _empty()
-    # The web tier accepts Gatys only when a live worker can run it: advertise the burst worker
-    # that run_worker starts later, with this process's real capabilities.
-    advertise(capabilities_of(BURST_WORKER, list(QUEUES)))
+    advertise_burst_worker()
     yield {name: django_rq.get_queue(name) for name in QUEUES}
     withdraw(BURST_WORKER)
     _empty()
+
+
+def advertise_burst_worker(*, gatys_flops: float | None = None) -> None:
+    """Advertise the burst worker that ``run_worker`` starts later, with this process's real capabilities.
+
+    The web tier accepts Gatys only when a live worker can run it, and estimates with the throughput
+    that worker advertises. ``gatys_flops`` replaces the measured figure for every loss network, so a
+    test's expectation and the service's estimate read one number whatever this CPU's speed. The
+    record lives as long as the test (``queues`` withdraws it), never racing a TTL on a slow machine.
+    """
+    import dataclasses
+
+    from nstsite.capabilities import advertise
+    from nstsite.worker import capabilities_of
+
+    record = capabilities_of(BURST_WORKER, list(QUEUES))
+    if gatys_flops is not None:
+        networks = {name: {**info, "flops": gatys_flops} for name, info in record.loss_networks.items()}
+        record = dataclasses.replace(record, loss_networks=networks)
+    advertise(record, ttl=24 * 3600)
 
 
 @pytest.fixture
@@ -191,7 +236,7 @@ def browser():  # type: ignore[no-untyped-def]
 def page(browser, live_server):  # type: ignore[no-untyped-def]
     """A fresh browser page whose relative URLs go to the live test server."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(BROWSER_STEP_MS)
     page = context.new_page()
     yield page
     context.close()
@@ -226,7 +271,7 @@ def live_worker(transactional_db, settings, queues):  # type: ignore[no-untyped-
         "WORKER_WARMUP": "true",
         "FACES_DETECT_ON_UPLOAD": "true" if settings.FACES_DETECT_ON_UPLOAD else "false",
     }
-    log = ARTIFACTS / "worker.log"
+    log = ARTIFACTS / f"worker-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     name = f"live-worker-{os.getpid()}-{secrets.token_hex(3)}"
     with log.open("w") as output:
@@ -244,7 +289,7 @@ def live_worker(transactional_db, settings, queues):  # type: ignore[no-untyped-
             process.kill()
 
 
-def wait_until_advertised(process, name: str, seconds: float = 180) -> None:  # type: ignore[no-untyped-def]
+def wait_until_advertised(process, name: str, seconds: float = PATIENCE) -> None:  # type: ignore[no-untyped-def]
     """Wait until the worker ``process`` has started and advertised its capabilities (pages ask for them)."""
     import time
 
@@ -253,5 +298,5 @@ def wait_until_advertised(process, name: str, seconds: float = 180) -> None:  # 
     deadline = time.monotonic() + seconds
     while not any(w.worker == name for w in live()):
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("the worker did not start; see test-artifacts/worker.log")
+            raise RuntimeError("the worker did not start; see its log in test-artifacts/")
         time.sleep(0.2)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from gallery import services
 from gallery.models import Photo, Render
-from tests.conftest import PASSWORD, log_in
+from tests.conftest import PASSWORD, PATIENCE, PATIENCE_MS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,9 +47,8 @@ def test_sign_up_upload_stylize_compare_and_delete(page, live_worker, testdata, 
     page.click(".upload-list li.ok a >> nth=0")
     page.wait_for_selector("#stylize")
     # Wait until the worker has drawn the preset thumbnails, then pick one by its picture.
-    for _ in range(180):  # generous: on a loaded CI machine the worker first warms its models
-        if page.locator(".preset img").count() >= 26:
-            break
+    deadline = time.monotonic() + PATIENCE  # on a loaded CI machine the worker first warms its models
+    while page.locator(".preset img").count() < 26 and time.monotonic() < deadline:
         page.wait_for_timeout(1000)
         page.reload()
     page.click(".preset[data-preset='3'] img")
@@ -56,7 +57,7 @@ def test_sign_up_upload_stylize_compare_and_delete(page, live_worker, testdata, 
 
     page.wait_for_selector("#render-live")
     page.screenshot(path=shots / "05-progress.png")
-    page.wait_for_selector("#compare-slider", timeout=120_000)
+    page.wait_for_selector("#compare-slider", timeout=PATIENCE_MS)
     render = Render.objects.get()
     assert render.status == "succeeded"
     page.screenshot(path=shots / "06-result.png", full_page=True)
@@ -131,7 +132,7 @@ def test_a_gatys_draft_renders_through_the_page_on_the_offline_network(
     page.screenshot(path=shots / "10-gatys-options.png", full_page=True)
     page.click("#gatys-start")
 
-    page.wait_for_selector("#compare-slider", timeout=180_000)
+    page.wait_for_selector("#compare-slider", timeout=PATIENCE_MS)
     render = Render.objects.get()
     assert render.status == "succeeded", render.error
     assert render.params["network"] == "mobilenet-v2" and "random" not in render.device

@@ -9,7 +9,7 @@ from PIL import Image
 
 from gallery import services
 from gallery.models import Photo, Render, Style, StyleKind
-from tests.conftest import log_in
+from tests.conftest import BROWSER_STEP_MS, PATIENCE_MS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +42,7 @@ def test_phone_photos_renders_followed_to_the_end_compared_downloaded_and_rerun(
     shots = artifacts / "ui"
     shots.mkdir(exist_ok=True)
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(BROWSER_STEP_MS)
     context.grant_permissions(["notifications"])
     context.add_init_script(NOTIFICATION_SPY)
     page = context.new_page()
@@ -71,7 +71,7 @@ def test_phone_photos_renders_followed_to_the_end_compared_downloaded_and_rerun(
     assert "left" in page.locator("#job-list").inner_text()
     page.screenshot(path=shots / "flow-1280-my-renders-working.png", full_page=True)
     # (a selector, not wait_for_function: the site's CSP forbids the eval that the latter needs)
-    page.locator("#render-notices .message.success").nth(1).wait_for(timeout=180_000)
+    page.locator("#render-notices .message.success").nth(1).wait_for(timeout=PATIENCE_MS)
     assert page.locator("#job-list li.job").count() == 0
     notifications = page.evaluate("window.__notifications")
     assert len(notifications) == 2 and all("is ready" in n for n in notifications), notifications
@@ -101,7 +101,7 @@ def test_phone_photos_renders_followed_to_the_end_compared_downloaded_and_rerun(
 
     # The style picker: each preset on this photo (drawn by the worker), a filter, shares, a preview.
     page.goto(f"/photos/{heic.pk}/")
-    page.wait_for_selector("#preset-grid[data-ready]", timeout=180_000)
+    page.wait_for_selector("#preset-grid[data-ready]", timeout=PATIENCE_MS)
     tile = page.locator(f".preset[data-preset='{starry.preset_id}'] img")
     assert f"/photos/{heic.pk}/previews/{starry.preset_id}" in tile.get_attribute("src")
     page.fill(".preset-filter", starry.name.split()[0].lower())
@@ -114,7 +114,7 @@ def test_phone_photos_renders_followed_to_the_end_compared_downloaded_and_rerun(
     shares = page.locator(".preset.selected output.share").all_inner_texts()
     assert sorted(shares) == ["33%", "67%"]
     page.wait_for_selector(".blend-preview:not([hidden]) canvas")  # mixed in the page at once
-    page.wait_for_selector(".blend-preview[data-exact=true]", timeout=60_000)  # then the network's own
+    page.wait_for_selector(".blend-preview[data-exact=true]", timeout=PATIENCE_MS)  # then the network's own
     page.screenshot(path=shots / "flow-1280-style-picker.png", full_page=True)
 
     # "Any painting": a dropped painting is ready to use at once.

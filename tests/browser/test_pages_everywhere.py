@@ -18,7 +18,7 @@ from PIL import Image
 from gallery import services as gallery_services
 from gallery.models import Style, StyleKind
 from nstsite.models import TaskStatus
-from tests.conftest import log_in
+from tests.conftest import BROWSER_STEP_MS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -138,7 +138,7 @@ def _walk(browser, live_server, username, pages, viewport, shots: Path, prefix: 
     context = browser.new_context(
         base_url=live_server.url, viewport=viewport, is_mobile=viewport["width"] < 500, bypass_csp=True
     )
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(BROWSER_STEP_MS)
     page = context.new_page()
     problems: list[str] = []
     if username:

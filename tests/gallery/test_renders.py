@@ -19,7 +19,7 @@ from PIL import Image
 from gallery import services
 from gallery.models import Photo, Render, Style, StyleKind
 from nstsite.models import TaskStatus
-from tests.conftest import ROOT
+from tests.conftest import PATIENCE, ROOT, advertise_burst_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -152,7 +152,7 @@ def test_a_gatys_render_reports_progress_and_can_be_cancelled(user, photo, paint
     seen: list[tuple[str, float, int]] = []
 
     def watch_then_cancel() -> None:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline:
             row = Render.objects.get(pk=render.pk)
             seen.append((row.status, row.progress, row.iteration))
@@ -169,14 +169,13 @@ def test_a_gatys_render_reports_progress_and_can_be_cancelled(user, photo, paint
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    started = time.monotonic()
     run_worker("style")
     watcher.join()
     render.refresh_from_db()
     assert render.status == TaskStatus.CANCELLED
     assert not render.result
     assert any(status == "running" and it >= 3 and 0 < progress < 1 for status, progress, it in seen)
-    assert render.iteration < 2000 and time.monotonic() - started < 120
+    assert render.iteration < 2000  # stopped long before its end
 
 
 def test_a_gatys_render_runs_on_the_offline_network_by_default_and_measures_its_speed(
@@ -251,16 +250,36 @@ def test_vgg19_without_its_weights_is_refused_without_showing_server_paths(
     assert Render.objects.count() == 0
 
 
+def test_the_gatys_estimate_uses_the_throughput_the_worker_advertised(user, photo, painting, queues):
+    from gallery import options
+    from ml.style.estimate import estimate
+
+    params = {"quality": "draft", "size": 128}
+    planned = options.gatys_params(options.parse("gatys", params))
+    seconds = []
+    for flops in (1e9, 4e9):
+        advertise_burst_worker(gatys_flops=flops)
+        render = services.render_create(owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)], params=params)
+        assert render.estimated_seconds == pytest.approx(
+            estimate(planned, (photo.width, photo.height), flops=flops).seconds
+        )
+        seconds.append(render.estimated_seconds)
+    assert seconds[0] == pytest.approx(4 * seconds[1])  # four times the speed, a quarter of the time
+
+
 def test_a_gatys_render_too_big_for_the_worker_is_downscaled_with_a_notice(user, photo, painting, settings, queues):
     from gallery import options
     from ml.style.estimate import estimate
 
-    full = estimate(options.gatys_params(options.parse("gatys", {"quality": "best"})), (photo.width, photo.height))
+    flops = 2e9  # what the worker advertises, whatever this machine's speed
+    advertise_burst_worker(gatys_flops=flops)
+    best = options.gatys_params(options.parse("gatys", {"quality": "best"}))
+    full = estimate(best, (photo.width, photo.height), flops=flops)
     settings.STYLE_GATYS_MAX_SECONDS = int(full.seconds / 4)
     render = services.render_create(
         owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)], params={"quality": "best"}
     )
-    assert render.params["size"] < 1024
+    assert render.params["size"] < best.size
     assert "Reduced to" in render.notice
     assert render.estimated_seconds <= settings.STYLE_GATYS_MAX_SECONDS
 
@@ -316,7 +335,7 @@ def test_a_worker_killed_mid_render_leaves_the_render_failed_with_a_reason(user,
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + PATIENCE
         while Render.objects.get(pk=render.pk).iteration < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         row = Render.objects.get(pk=render.pk)

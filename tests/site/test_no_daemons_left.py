@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import PATIENCE, ROOT
 
 
 def _running(var: Path) -> list[str]:
@@ -28,7 +28,7 @@ def test_servers_started_by_a_process_that_exits_without_cleanup_are_stopped(tmp
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=120)
     assert (var / "postgres" / "postmaster.pid").exists()  # it really started them
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE
     while _running(var) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _running(var) == []
@@ -51,7 +51,7 @@ def test_a_manage_py_command_leaves_nothing_running(tmp_path: Path):
         check=True,
         timeout=120,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE
     while _running(var) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _running(var) == []

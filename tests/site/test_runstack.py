@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import PATIENCE, ROOT
 
 
 def _free_port() -> int:
@@ -45,7 +45,7 @@ def test_runstack_serves_a_healthy_site_refuses_a_second_copy_and_stops_cleanly(
     stack = subprocess.Popen(manage, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         body: dict = {}
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline:
             try:
                 status, raw = _get(f"http://127.0.0.1:{port}/healthz")
@@ -72,7 +72,7 @@ def test_runstack_serves_a_healthy_site_refuses_a_second_copy_and_stops_cleanly(
     assert "stopped." in output
     # Nothing of this stack is left running: its Redis and PostgreSQL stopped with it.
     # (the watcher of var/ checks every 2 s before it stops them and exits: give it a few rounds)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + PATIENCE
     while True:
         leftovers = subprocess.run(["pgrep", "-af", str(tmp_path)], capture_output=True, text=True).stdout
         if not leftovers or time.monotonic() > deadline:

@@ -24,9 +24,9 @@ import torch
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from tests.conftest import ARTIFACTS, ROOT
+from tests.conftest import ARTIFACTS, PATIENCE, ROOT
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BUCKET = "nstsite-test-media"
 S3_ENV = {
@@ -36,7 +36,7 @@ S3_ENV = {
     "AWS_S3_ADDRESSING_STYLE": "path",
     "AWS_STORAGE_BUCKET_NAME": BUCKET,
 }
-WAIT_SECONDS = 240  # a deadline for a busy 2-core machine, not a timing assertion
+WAIT_SECONDS = PATIENCE  # a deadline for a busy machine, not a timing assertion
 
 
 def _free_port() -> int:
