@@ -104,7 +104,10 @@ JOB_TIMEOUT_FACES = env_int("JOB_TIMEOUT_FACES", 600)
 # packaged weights; "gatys-vgg19" Gatys on VGG19, whose weights are downloaded, so only workers that
 # have them listen there; "faces" every face job.
 RQ_QUEUES = {
+    # Instant work (presets, any painting, previews) and slow work (Gatys, labs) have separate
+    # queues and workers, so a preset never waits behind a minutes-long optimisation.
     "style": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_STYLE},
+    "style-slow": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_STYLE},
     "gatys-vgg19": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_STYLE},
     "faces": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_FACES},
 }

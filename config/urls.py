@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
+from django.templatetags.static import static
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import api
-from gallery import files as gallery_files
 from gallery import views as gallery_views
 from nstsite import errors, health
 
@@ -19,10 +20,11 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", gallery_views.home, name="home"),
+    # Clients that ask for /favicon.ico without reading the page's <link rel="icon">.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("", include("gallery.urls")),
     path("faces/", include("faces.urls")),
     path("accounts/", include("accounts.urls")),
-    path("admin/media/<str:kind>/<int:pk>", gallery_files.admin_media, name="admin-media"),
     # The admin and django-rq send people without staff rights to the admin's log-in form; ours
     # answers instead: our log-in page for visitors, our 403 page for signed-in non-staff.
     path("admin/login/", errors.admin_login, name="admin-login"),

@@ -8,7 +8,7 @@ from nstsite import apps  # the module, not the class: Django picks the one AppC
 class FacesConfig(apps.QueueAppConfig):
     name = "faces"
     verbose_name = "Faces"
-    worker_queues = ("faces",)  # every face job: scans, enrollment, identification, verification, clustering
+    worker_groups = (("faces",),)  # every face job: scans, enrollment, identification, verification, clustering
     required_queues = ("faces",)
 
     def ready(self) -> None:

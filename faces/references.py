@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from faces.models import Assignment, EventAction, Face, PeopleEvent, Person, Reidentification
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
 
 
 def face_enroll(*, face: Face, person: Person, actor: User) -> Face:
-    """Make ``face`` a reference face of ``person``."""
+    """Make ``face`` a reference face of directory ``person`` (every user's identification compares
+    with it, so it must never land in a user's private person)."""
+    if not person.in_directory:
+        raise ValidationError("Faces are enrolled into directory people only.")
     face.person = person
     face.assignment = Assignment.ENROLLED
     face.distance = None

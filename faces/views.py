@@ -119,10 +119,14 @@ def face_reject(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     face = _own_face(request, pk)
     name = str(face.person)
     try:
-        services.face_reject(face=face, actor=request.user)
-        messages.success(request, f"Noted: this is not {name}. It will not be suggested again.")
+        event = services.face_reject(face=face, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    else:
+        face.refresh_from_db()
+        now = f"It now looks most like {face.person}." if face.person else "It is now an unknown face."
+        # The "undo:<event>" tag makes base.html add an Undo button to the message.
+        messages.success(request, f"Noted: not {name}, and never suggested again. {now}", extra_tags=f"undo:{event.pk}")
     return redirect_back(request, reverse("faces:home"))
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -14,21 +14,40 @@ def _thumb(url: str) -> str:
     return format_html('<img src="{}" style="height:64px;border-radius:4px" loading="lazy">', url)
 
 
+class OwnersPicturesAdmin(admin.ModelAdmin):
+    """Rows and metadata for staff; the pictures themselves only to their owner.
+
+    The thumbnails load from the same owner-checked URLs the site uses, so a staff member sees
+    their own pictures (and the site's preset paintings) and a "private" note for everyone else's.
+    """
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        mine = Q(owner_id=request.user.pk)
+        if self.model is Style:
+            mine |= Q(owner__isnull=True)
+        return super().get_queryset(request).annotate(viewer_owns=ExpressionWrapper(mine, output_field=BooleanField()))
+
+    def picture(self, obj: Photo | Render | Style, url_name: str, present: bool) -> str:
+        if not present:
+            return "-"
+        if not getattr(obj, "viewer_owns", False):
+            return "private"
+        return _thumb(reverse(url_name, args=[obj.pk]))
+
+
 @admin.register(Photo)
-class PhotoAdmin(admin.ModelAdmin):
-    list_display = ["id", "preview", "original_name", "owner", "width", "height", "taken_at", "created"]
+class PhotoAdmin(OwnersPicturesAdmin):
+    list_display = ["id", "thumb", "original_name", "owner", "width", "height", "taken_at", "created"]
     list_filter = ["created", "taken_at"]
     search_fields = ["original_name", "owner__username", "content_hash"]
-    readonly_fields = ["preview", "width", "height", "content_hash", "taken_at", "created"]
-    fields = ["owner", "original_name", "preview", "width", "height", "content_hash", "taken_at", "created"]
+    readonly_fields = ["thumb", "width", "height", "content_hash", "taken_at", "created"]
+    fields = ["owner", "original_name", "thumb", "width", "height", "content_hash", "taken_at", "created"]
     raw_id_fields = ["owner"]
     date_hierarchy = "created"
 
     @admin.display(description="Image")
-    def preview(self, photo: Photo) -> str:
-        # Staff view files through the owner-checked URL only if they own them; the admin shows
-        # the stored thumbnail through a staff-only path instead.
-        return _thumb(reverse("admin-media", args=["photo", photo.pk])) if photo.thumbnail else "-"
+    def thumb(self, photo: Photo) -> str:
+        return self.picture(photo, "gallery:photo-thumb", bool(photo.thumbnail))
 
     def delete_model(self, request: HttpRequest, obj: Photo) -> None:
         services.photo_delete(photo=obj)
@@ -46,17 +65,17 @@ class RenderStyleInline(admin.TabularInline):
 
 
 @admin.register(Render)
-class RenderAdmin(admin.ModelAdmin):
-    list_display = ["id", "preview", "owner", "photo", "method", "status", "progress", "device", "created"]
+class RenderAdmin(OwnersPicturesAdmin):
+    list_display = ["id", "thumb", "owner", "photo", "method", "status", "progress", "device", "created"]
     list_filter = ["status", "method", "created"]
     search_fields = ["owner__username", "error", "photo__original_name"]
     raw_id_fields = ["owner", "photo"]
-    readonly_fields = ["preview", "queued_at", "started_at", "finished_at", "heartbeat_at", "worker_name"]
+    readonly_fields = ["thumb", "queued_at", "started_at", "finished_at", "heartbeat_at", "worker_name"]
     inlines = [RenderStyleInline]
 
     @admin.display(description="Result")
-    def preview(self, render: Render) -> str:
-        return _thumb(reverse("admin-media", args=["render", render.pk])) if render.result else "-"
+    def thumb(self, render: Render) -> str:
+        return self.picture(render, "gallery:render-preview", bool(render.preview))
 
     def delete_model(self, request: HttpRequest, obj: Render) -> None:
         services.render_delete(render=obj)
@@ -67,15 +86,15 @@ class RenderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Style)
-class StyleAdmin(admin.ModelAdmin):
-    list_display = ["id", "preview", "name", "kind", "owner", "preset_id", "created"]
+class StyleAdmin(OwnersPicturesAdmin):
+    list_display = ["id", "thumb", "name", "kind", "owner", "preset_id", "created"]
     list_filter = ["kind"]
     search_fields = ["name", "owner__username"]
     raw_id_fields = ["owner"]
 
     @admin.display(description="Thumbnail")
-    def preview(self, style: Style) -> str:
-        return _thumb(reverse("admin-media", args=["style", style.pk])) if style.thumbnail else "-"
+    def thumb(self, style: Style) -> str:
+        return self.picture(style, "gallery:style-thumb", bool(style.thumbnail))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Style]) -> None:
         for style in queryset:

@@ -8,16 +8,18 @@ from nstsite import apps  # the module, not the class: Django picks the one AppC
 class GalleryConfig(apps.QueueAppConfig):
     name = "gallery"
     verbose_name = "Gallery"
-    # Routing (docs/deploy.md): "style" takes every style job that needs only packaged weights;
-    # "gatys-vgg19" Gatys on VGG19, whose weights are downloaded, so only workers that have them listen.
-    worker_queues = ("style", "gatys-vgg19")
-    required_queues = ("style",)
+    # Routing (docs/deploy.md): "style" takes the quick jobs (presets, any painting, previews), a
+    # second worker the slow ones: "style-slow" (Gatys on packaged weights, labs) and "gatys-vgg19"
+    # (Gatys on VGG19, whose weights are downloaded, so only workers that have them listen).
+    worker_groups = (("style",), ("style-slow", "gatys-vgg19"))
+    required_queues = ("style", "style-slow")
 
     def warm_up(self, queue_names: list[str]) -> None:
         from gallery import capacity, engines
 
-        if "style" in queue_names:
+        if capacity.STYLE_QUEUE in queue_names:
             engines.warm_up()
+        if any(capacity.is_slow_queue(name) for name in queue_names):
             capacity.probe_throughputs()
 
     def refuse_queue(self, queue_name: str) -> str:

@@ -15,17 +15,24 @@ from gallery.models import Render, RenderMethod
 from nstsite import capabilities
 
 # Loss networks whose weights ship inside a Python package every worker installs: Gatys on them goes
-# to the general ``style`` queue. Every other network has its own ``gatys-<network>`` queue.
+# to the ``style-slow`` queue. Every other network has its own ``gatys-<network>`` queue.
 OFFLINE_LOSS_NETWORKS: frozenset[str] = frozenset({"mobilenet-v2"})
-STYLE_QUEUE = "style"  # the gallery's general queue (a key of settings.RQ_QUEUES); the one name every module uses
+# The gallery's queues (keys of settings.RQ_QUEUES); the one place their names are spelled.
+STYLE_QUEUE = "style"  # seconds: presets, any painting, previews, thumbnails
+SLOW_STYLE_QUEUE = "style-slow"  # minutes: Gatys on packaged weights, style labs
 GATYS_QUEUE_PREFIX = "gatys-"
 
 NETWORK_LABELS = {"vgg19": "VGG19", "mobilenet-v2": "MobileNet-v2"}
 
 
 def gatys_queue(network: str) -> str:
-    """The queue of a Gatys render on ``network``: ``style`` for offline networks, else ``gatys-<network>``."""
-    return STYLE_QUEUE if network in OFFLINE_LOSS_NETWORKS else f"{GATYS_QUEUE_PREFIX}{network}"
+    """The queue of a Gatys render on ``network``: ``style-slow`` for offline networks, else ``gatys-<network>``."""
+    return SLOW_STYLE_QUEUE if network in OFFLINE_LOSS_NETWORKS else f"{GATYS_QUEUE_PREFIX}{network}"
+
+
+def is_slow_queue(queue: str) -> bool:
+    """Whether ``queue`` holds minutes-long style work (the slow worker's queues)."""
+    return queue == SLOW_STYLE_QUEUE or queue.startswith(GATYS_QUEUE_PREFIX)
 
 
 def loss_networks() -> list[str]:
@@ -136,7 +143,7 @@ def probe_throughputs() -> None:
 
 
 def render_queue(render: Render) -> str:
-    """``gatys-<network>`` for Gatys on downloaded weights, ``style`` for the rest."""
+    """Gatys: ``style-slow`` (packaged weights) or ``gatys-<network>``; every other method ``style``."""
     if render.method == RenderMethod.GATYS:
         return gatys_queue(render.params.get("network") or "vgg19")
     return STYLE_QUEUE

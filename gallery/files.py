@@ -17,7 +17,6 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 
 from gallery.models import Photo, Render, Style, StyleLab
-from nstsite.errors import staff_member_required  # our log-in and 403 pages, not the admin's
 from nstsite.files import serve
 
 BINARY = extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY}, tags=["files"])
@@ -92,16 +91,6 @@ def landing_image(request: HttpRequest, name: str) -> HttpResponseBase:
     response["Cache-Control"] = "public, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-@staff_member_required
-def admin_media(request: HttpRequest, kind: str, pk: int) -> HttpResponseBase:
-    """Thumbnails for the admin's lists (staff only)."""
-    objects = {"photo": (Photo, "thumbnail"), "render": (Render, "result"), "style": (Style, "thumbnail")}
-    if kind not in objects:
-        raise Http404
-    model, field = objects[kind]
-    return serve(getattr(get_object_or_404(model, pk=pk), field))
 
 
 @BINARY

@@ -1,10 +1,11 @@
-"""Style-queue jobs: thin, take ids, call the services."""
+"""Style jobs: thin, take ids, call the services. Renders are routed by method (gallery/capacity.py):
+presets and any-painting to ``style``, Gatys to ``style-slow`` or ``gatys-<network>``; labs to ``style-slow``."""
 
 from __future__ import annotations
 
 from typing import cast
 
-from gallery.capacity import STYLE_QUEUE, render_queue
+from gallery.capacity import SLOW_STYLE_QUEUE, STYLE_QUEUE, render_queue
 from gallery.models import Render, StyleLab
 from nstsite.jobs import TaskKind, register, run_task
 
@@ -82,4 +83,4 @@ def render_queue_of(render_id: int) -> str:
 RENDERS = register(
     TaskKind(Render, STYLE_QUEUE, render_run, timeout_setting="JOB_TIMEOUT_STYLE", route=render_queue_of)
 )
-STYLE_LABS = register(TaskKind(StyleLab, STYLE_QUEUE, style_lab_run, timeout_setting="JOB_TIMEOUT_STYLE"))
+STYLE_LABS = register(TaskKind(StyleLab, SLOW_STYLE_QUEUE, style_lab_run, timeout_setting="JOB_TIMEOUT_STYLE"))

@@ -130,6 +130,14 @@ class Render(BackgroundTask):
         return reverse("gallery:render", args=[self.pk])
 
     @property
+    def method_label(self) -> str:
+        """The method as this render ran it: "Gatys optimisation, draft" rather than the picker's
+        "Gatys optimisation (slow, best)", which describes the method, not this run."""
+        if self.method == RenderMethod.GATYS:
+            return f"Gatys optimisation, {self.params.get('quality') or 'standard'}"
+        return self.get_method_display()
+
+    @property
     def style_names(self) -> str:
         return " + ".join(rs.style.name for rs in self.blend.select_related("style") if rs.style)
 

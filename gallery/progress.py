@@ -1,4 +1,4 @@
-"""Where each of a user's renders stands: its place in the style queue and a time to finish.
+"""Where each of a user's renders stands: its place in its lane (quick or slow) and a time to finish.
 
 Read-only: it looks at the renders table (every user's queued and running renders count for
 the place in line, but only counts leave this module) and asks Redis how many style workers are
@@ -17,8 +17,8 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Worker
 
-from gallery.capacity import STYLE_QUEUE
-from gallery.models import Render
+from gallery.capacity import SLOW_STYLE_QUEUE, STYLE_QUEUE
+from gallery.models import Render, RenderMethod
 from nstsite.models import TaskStatus
 
 # Before any render of a kind has finished here: rough figures for a CPU server.
@@ -47,22 +47,30 @@ def typical_seconds() -> dict[str, float]:
             for method, fallback in DEFAULT_SECONDS.items()}  # fmt: skip
 
 
-def style_workers() -> int:
+def lane_of(method: str) -> str:
+    """The worker lane a render of ``method`` waits in: Gatys in the slow one, the rest in the quick one."""
+    return SLOW_STYLE_QUEUE if method == RenderMethod.GATYS else STYLE_QUEUE
+
+
+def lane_workers(lane: str) -> int:
     try:
-        return max(1, Worker.count(queue=django_rq.get_queue(STYLE_QUEUE)))
+        return max(1, Worker.count(queue=django_rq.get_queue(lane)))
     except RedisError:
         return 1
 
 
 def renders_progress(*, renders: Iterable[Render]) -> dict[int, RenderProgress]:
-    """``{render id: RenderProgress}`` for the queued and running renders among ``renders``."""
+    """``{render id: RenderProgress}`` for the queued and running renders among ``renders``.
+
+    Positions and waits count only the renders of the same lane: a preset never waits behind Gatys.
+    """
     wanted = {r.pk for r in renders if r.status in (TaskStatus.QUEUED, TaskStatus.RUNNING)}
     if not wanted:
         return {}
     typical = typical_seconds()
     now = timezone.now()
     result: dict[int, RenderProgress] = {}
-    backlog = 0.0  # work the workers have before they can start the next queued render
+    backlog: dict[str, float] = defaultdict(float)  # work each lane has before it can start its next render
     running = Render.objects.filter(status=TaskStatus.RUNNING).values_list(
         "id", "method", "estimated_seconds", "progress", "started_at"
     )
@@ -72,19 +80,37 @@ def renders_progress(*, renders: Iterable[Render]) -> dict[int, RenderProgress]:
         if progress and progress > 0.02 and elapsed > 0:
             total = elapsed / progress  # measured pace beats the estimate once it has started
         remaining = max(1.0, total - elapsed)
-        backlog += remaining
+        backlog[lane_of(method)] += remaining
         if pk in wanted:
             result[pk] = RenderProgress(position=None, eta_seconds=remaining)
-    workers = style_workers()
+    workers = {lane: lane_workers(lane) for lane in (STYLE_QUEUE, SLOW_STYLE_QUEUE)}
+    ahead: dict[str, float] = defaultdict(float)
+    positions: dict[str, int] = defaultdict(int)
     queued = Render.objects.filter(status=TaskStatus.QUEUED).order_by("queued_at", "id")
-    ahead = 0.0
-    for position, (pk, method, estimated) in enumerate(
-        queued.values_list("id", "method", "estimated_seconds"), start=1
-    ):
+    for pk, method, estimated in queued.values_list("id", "method", "estimated_seconds"):
+        lane = lane_of(method)
+        positions[lane] += 1
         own = estimated or typical.get(method, 10.0)
         if pk in wanted:
-            result[pk] = RenderProgress(position=position, eta_seconds=(backlog + ahead) / workers + own)
-        ahead += own
+            wait = (backlog[lane] + ahead[lane]) / workers[lane]
+            result[pk] = RenderProgress(position=positions[lane], eta_seconds=wait + own)
+        ahead[lane] += own
         if len(result) == len(wanted):
             break
     return result
+
+
+def _duration(seconds: float) -> str:
+    return f"{round(seconds / 60)} min" if seconds >= 90 else f"{round(seconds)} s"
+
+
+def status_text(render: Render, progress: RenderProgress | None) -> str:
+    """Where ``render`` stands, in the words every page and the API use (``status_text``):
+    "Waiting · number 2 in line · about 3 min left", "Running · 66% · about 40 s left", "Succeeded"."""
+    if render.status == TaskStatus.QUEUED:
+        text = "Waiting" + (f" · number {progress.position} in line" if progress and progress.position else "")
+    elif render.status == TaskStatus.RUNNING:
+        text = f"Running · {round(100 * render.progress)}%"
+    else:
+        return render.get_status_display()
+    return text + (f" · about {_duration(progress.eta_seconds)} left" if progress else "")

@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from gallery import options
 from gallery.models import Photo, Render, RenderMethod, Style
-from gallery.progress import RenderProgress, renders_progress
+from gallery.progress import RenderProgress, renders_progress, status_text
 
 
 def _url(request: Any, name: str, pk: int) -> str:
@@ -121,6 +121,11 @@ class RenderSerializer(serializers.ModelSerializer):
     preview_url = serializers.SerializerMethodField()
     queue_position = serializers.SerializerMethodField(help_text="1 = next to start; null unless queued")
     eta_seconds = serializers.SerializerMethodField(help_text="estimated seconds until finished; null once finished")
+    status_label = serializers.CharField(source="get_status_display", help_text="Queued, Running, Finished, …")
+    status_text = serializers.SerializerMethodField(
+        help_text="where it stands, as the pages say it: place in line, percent done, time left"
+    )
+    method_label = serializers.CharField(help_text="the method as this render ran it (Gatys: with its quality)")
 
     class Meta:
         model = Render
@@ -131,6 +136,9 @@ class RenderSerializer(serializers.ModelSerializer):
             "styles",
             "params",
             "status",
+            "status_label",
+            "status_text",
+            "method_label",
             "progress",
             "iteration",
             "error",
@@ -185,6 +193,9 @@ class RenderSerializer(serializers.ModelSerializer):
     def get_eta_seconds(self, render: Render) -> float | None:
         progress = self._progress(render)
         return round(progress.eta_seconds, 1) if progress else None
+
+    def get_status_text(self, render: Render) -> str:
+        return status_text(render, self._progress(render))
 
     def get_preview_url(self, render: Render) -> str | None:
         return _url(self.context.get("request"), "gallery:render-preview", render.pk) if render.preview else None

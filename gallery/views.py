@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from gallery import capacity, options, previews, services
 from gallery.forms import StyleUploadForm, UploadForm
 from gallery.models import Render, RenderMethod, Style, StyleKind, StyleLab
-from gallery.progress import renders_progress
+from gallery.progress import renders_progress, status_text
 from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.jobs import stale_after
 from nstsite.models import ACTIVE
@@ -173,9 +173,7 @@ def render_create(request: HttpRequest, pk: int) -> HttpResponse:
         for message in exc.messages:
             messages.error(request, message)
         return redirect(photo)
-    if result.notice:
-        messages.warning(request, result.notice)
-    return redirect(result)
+    return redirect(result)  # the render page shows its notice (e.g. the size was reduced), once
 
 
 def _params(request: HttpRequest) -> dict[str, Any]:
@@ -191,6 +189,7 @@ def render_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     total = sum(rs.weight for rs in blend) or 1.0
     context = {
         "render": item,
+        "status_text": status_text(item, renders_progress(renders=[item]).get(item.pk)),
         "qualities": options.QUALITIES,
         "blend": [{"style": rs.style, "weight": rs.weight, "share": round(100 * rs.weight / total)} for rs in blend],
         "choices": [
@@ -230,7 +229,7 @@ def renders_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     renders = mine.filter(photo__in=list(page)).prefetch_related("blend__style")
     groups = [(photo, [r for r in renders if r.photo_id == photo.pk]) for photo in page]
     progress = renders_progress(renders=active)
-    rows = [(r, progress.get(r.pk)) for r in active]
+    rows = [(r, status_text(r, progress.get(r.pk))) for r in active]
     return render(request, "gallery/renders.html", {"active": rows, "groups": groups, "page": page})
 
 
@@ -326,9 +325,7 @@ def lab_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpR
             result = services.style_lab_pick(
                 lab=lab, index=int(index) if index.isdigit() else -1, quality=request.POST.get("quality", "standard")
             )
-            if result.notice:
-                messages.warning(request, result.notice)
-            return redirect(result)
+            return redirect(result)  # the render page shows its notice
         if action == "cancel":
             StyleLab.cancel(lab.pk)
             messages.info(request, "Cancelled.")

@@ -19,7 +19,12 @@ MIN_SIDE = 16
 
 
 class ImageError(ValueError):
-    """The input is not an image we can use; the message says why."""
+    """The input is not an image we can use; the message says why, ``reason`` which kind of problem
+    it is (``"format"``, ``"damaged"``, ``"size"``), so a caller can say what to do about it."""
+
+    def __init__(self, message: str, reason: str = "format") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def open_image(
@@ -48,11 +53,13 @@ def open_image(
             if width * height > max_pixels:
                 raise ImageError(
                     f"The image is too large ({width}×{height} = {width * height / 1e6:.0f} megapixels; "
-                    f"the limit is {max_pixels / 1e6:.0f})."
+                    f"the limit is {max_pixels / 1e6:.0f}).",
+                    "size",
                 )
             if min(width, height) < min_side:
                 raise ImageError(
-                    f"The image is too small ({width}×{height}); each side needs at least {min_side} pixels."
+                    f"The image is too small ({width}×{height}); each side needs at least {min_side} pixels.",
+                    "size",
                 )
             image.load()
     except ImageError:
@@ -63,10 +70,10 @@ def open_image(
         accepted = ", ".join(formats) if formats else "a common image format"
         raise ImageError(f"The file is not a readable image (accepted: {accepted}).") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError("The image's dimensions are too large to decode safely.") from exc
+        raise ImageError("The image's dimensions are too large to decode safely.", "size") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         # Pillow reports truncated or corrupt data as OSError ("image file is truncated", ...).
-        raise ImageError(f"The image file is damaged or truncated ({exc}).") from exc
+        raise ImageError(f"The image file is damaged or truncated ({exc}).", "damaged") from exc
     image = ImageOps.exif_transpose(image)
     return to_rgb(image)
 

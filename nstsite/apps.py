@@ -21,14 +21,21 @@ class NstsiteConfig(AppConfig):
 class QueueAppConfig(AppConfig):
     """An app whose jobs run on RQ workers.
 
-    The launcher starts one worker per such app, listening on :attr:`worker_queues` in that order.
-    Every name is a key of ``settings.RQ_QUEUES`` (checked by ``tests/site/test_layers.py``).
+    The launcher starts one worker per group of :attr:`worker_groups`, listening on that group's
+    queues in order. Every name is a key of ``settings.RQ_QUEUES`` (checked by
+    ``tests/site/test_project_shape.py``).
     """
 
-    #: The queues one worker of this app takes, first first.
-    worker_queues: tuple[str, ...] = ()
+    #: One tuple of queues per worker the launcher starts for this app, first queue first
+    #: (separate workers keep quick jobs from waiting behind slow ones).
+    worker_groups: tuple[tuple[str, ...], ...] = ()
     #: Of those, the queues without which the app does not work: ``/healthz`` needs a live worker on each.
     required_queues: tuple[str, ...] = ()
+
+    @property
+    def worker_queues(self) -> tuple[str, ...]:
+        """Every queue some worker of this app takes."""
+        return tuple(queue for group in self.worker_groups for queue in group)
 
     def warm_up(self, queue_names: list[str]) -> None:
         """Load this app's models into their process-wide caches, for a worker on ``queue_names``."""

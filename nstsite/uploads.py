@@ -71,6 +71,14 @@ class _DecodeSlots:
 DECODE_SLOTS = _DecodeSlots()
 
 
+# What a user can do about each kind of unusable image (ml.images.ImageError.reason).
+UPLOAD_ADVICE = {
+    "format": "Upload a JPEG, PNG or WebP photo.",
+    "damaged": "Part of the file is missing: upload it again, or export it again from the app that made it.",
+    "size": "Upload a photo within those limits.",
+}
+
+
 class UploadError(ValueError):
     """The upload is refused; the message tells the user why and what to do."""
 
@@ -100,7 +108,7 @@ def read_upload(upload: UploadedFile | bytes, *, name: str = "") -> CleanImage:
             taken_at = _taken_at(header)
             image = _to_srgb(image, header.info.get("icc_profile"))
     except ImageError as exc:
-        raise UploadError(f"{label}: {exc} Upload a JPEG, PNG or WebP photo.") from exc
+        raise UploadError(f"{label}: {exc} {UPLOAD_ADVICE[exc.reason]}") from exc
     image, notice = _fit_pixel_limit(image, label)
     return CleanImage(
         image=image, format=fmt, sha256=hashlib.sha256(data).hexdigest(), taken_at=taken_at, notice=notice

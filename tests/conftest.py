@@ -15,7 +15,7 @@ from nstsite import embedded
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = Path(os.environ.get("NSTSITE_TESTDATA", ROOT.parent / "shared" / "testdata"))
 ARTIFACTS = Path(os.environ.get("NSTSITE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-QUEUES = ("style", "gatys-vgg19", "faces")
+QUEUES = ("style", "style-slow", "gatys-vgg19", "faces")
 PASSWORD = "a-Strong-pass-4-tests"
 BURST_WORKER = "pytest-burst-worker"
 # How long a test waits for a state (a job running, a page showing a result) before it fails. A bound
@@ -199,8 +199,9 @@ def run_worker(queues: dict[str, object]) -> Callable[..., int]:
         )
 
     def _run(*names: str) -> int:
-        # "style" means the style worker as `make run` starts it: it takes Gatys on VGG19 too.
-        names = tuple(q for n in names or QUEUES for q in (("style", "gatys-vgg19") if n == "style" else (n,)))
+        # "style" means the style workers as `make run` starts them: quick and slow (Gatys, labs) work.
+        style = ("style", "style-slow", "gatys-vgg19")
+        names = tuple(q for n in names or QUEUES for q in (style if n == "style" else (n,)))
         names = tuple(dict.fromkeys(names))
         before = _done(names)
         worker = WarmWorker([django_rq.get_queue(n) for n in names], connection=django_rq.get_connection(names[0]))

@@ -44,7 +44,7 @@ from faces.models import (
     UploadPurpose,
 )
 from faces.references import face_enroll, reidentification_create
-from faces.selectors import active_people, person_by_name, photos_together
+from faces.selectors import directory_people, person_by_name, photos_together
 from faces.services.scans import upload_create, upload_scan_create
 from ml.images import open_image
 from nstsite.uploads import UploadError
@@ -130,7 +130,9 @@ def enrollment_import(*, person_name: str, data: bytes, file_name: str, actor: U
         return f"{len(detections)} faces (use --largest, or enroll it on the person page)"
     with transaction.atomic():
         name = person_name.strip()
-        person = active_people().filter(name__iexact=name).first() or person_create(name=name, actor=actor)
+        # The directory's entry of that name, never a user's private person who happens to share it.
+        found = directory_people().filter(name__iexact=name).order_by("id").first()
+        person = found or person_create(name=name, actor=actor)
         try:
             upload = upload_create(owner=actor, file=data, purpose=UploadPurpose.ENROLL, person=person, name=file_name)
         except UploadError as exc:
@@ -376,9 +378,10 @@ def face_name(*, face: Face, name: str, actor: User) -> Face:
 
 
 @transaction.atomic
-def face_reject(*, face: Face, actor: User) -> Face:
+def face_reject(*, face: Face, actor: User) -> PeopleEvent:
     """ "Not this person": remembered for this face (the owner's word, nobody else's), then the
-    next candidate is looked for (SQL only)."""
+    next candidate is looked for (SQL only). ``face`` is updated in place; the returned event is
+    what "undo" takes back."""
     person = face.person
     if person is None:
         raise ValidationError("This face has no name to reject.")
@@ -386,9 +389,9 @@ def face_reject(*, face: Face, actor: User) -> Face:
     face.rejected.add(person)
     face.person, face.assignment, face.distance, face.assigned_by = None, Assignment.NONE, None, actor
     face.save(update_fields=["person", "assignment", "distance", "assigned_by", "updated"])
-    log_event(EventAction.REJECT, actor, person, owner_id=face.owner_id, face=face.pk, before=before)
+    event = log_event(EventAction.REJECT, actor, person, owner_id=face.owner_id, face=face.pk, before=before)
     reidentify(face)
-    return face
+    return event
 
 
 def _face_event_undo(event: PeopleEvent, actor: User) -> PeopleEvent:

@@ -8,7 +8,7 @@ from django import template
 from django.urls import reverse
 
 from faces.models import Assignment, EventAction, Face, FaceScan, PeopleEvent
-from faces.services.people import active_people
+from faces.selectors import active_people
 
 if TYPE_CHECKING:
     from gallery.models import Photo

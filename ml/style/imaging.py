@@ -26,9 +26,13 @@ def check_image(image: Image.Image, *, min_side: int = MIN_SIDE) -> Image.Image:
         raise ImageError(f"Expected a PIL image, got {type(image).__name__}.")
     width, height = image.size
     if min(width, height) < min_side:
-        raise ImageError(f"The image is too small ({width}×{height}); each side needs at least {min_side} pixels.")
+        raise ImageError(
+            f"The image is too small ({width}×{height}); each side needs at least {min_side} pixels.", "size"
+        )
     if max(width, height) > MAX_SIDE:
-        raise ImageError(f"The image is too large ({width}×{height}); the longest side may be at most {MAX_SIDE}.")
+        raise ImageError(
+            f"The image is too large ({width}×{height}); the longest side may be at most {MAX_SIDE}.", "size"
+        )
     return to_rgb(image)
 
 

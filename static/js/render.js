@@ -17,6 +17,7 @@
   const bar = document.getElementById("progress-bar");
   const text = document.getElementById("progress-text");
   const preview = document.getElementById("preview");
+  const badge = document.getElementById("status-badge");
   let lastPreview = null;
   function poll() {
     fetch(live.dataset.statusUrl, { headers: { Accept: "application/json" } })
@@ -24,8 +25,11 @@
       .then((render) => {
         bar.style.width = Math.round(100 * render.progress) + "%";
         bar.parentElement.classList.toggle("indeterminate", render.status === "running" && render.progress === 0);
+        // The words and the badge come from the server (gallery/progress.py), as on My renders.
+        badge.textContent = render.status_label;
+        badge.className = "badge " + render.status;
         const step = render.iteration ? " · iteration " + render.iteration : "";
-        text.textContent = render.status === "queued" ? "Waiting for a worker…" : "Running: " + Math.round(100 * render.progress) + "%" + step;
+        text.textContent = render.status_text + step;
         if (render.preview_url && render.iteration !== lastPreview) {
           lastPreview = render.iteration;
           preview.src = preview.dataset.src + "?i=" + render.iteration;

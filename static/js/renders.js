@@ -19,12 +19,12 @@
 
   function label(render) {
     const names = (render.styles || []).map((s) => s.name).filter(Boolean).join(" + ");
-    return names || render.method;
+    return names || render.method_label;
   }
 
   function announce(render) {
     const ok = render.status === "succeeded";
-    const text = ok ? "“" + label(render) + "” is ready." : "“" + label(render) + "” " + render.status + ".";
+    const text = ok ? "“" + label(render) + "” is ready." : "“" + label(render) + "”: " + render.status_label.toLowerCase() + ".";
     const box = document.createElement("div");
     box.className = "message " + (ok ? "success" : "error");
     const span = document.createElement("span");
@@ -55,13 +55,6 @@
   }
 
   // --- the jobs list ------------------------------------------------------------------------
-  function words(render) {
-    const left = render.eta_seconds == null ? "" :
-      " · about " + (render.eta_seconds >= 90 ? Math.round(render.eta_seconds / 60) + " min" : Math.round(render.eta_seconds) + " s") + " left";
-    if (render.status === "queued") return "Waiting" + (render.queue_position ? " · number " + render.queue_position + " in line" : "") + left;
-    return "Running · " + Math.round(100 * render.progress) + "%" + left;
-  }
-
   function row(render) {
     let li = list.querySelector("li[data-render='" + render.id + "']");
     if (!li) {
@@ -82,7 +75,7 @@
     bar.classList.toggle("indeterminate", render.status === "running" && !render.progress);
     bar.setAttribute("aria-valuenow", String(Math.round(100 * render.progress)));
     bar.firstElementChild.style.width = Math.round(100 * render.progress) + "%";
-    li.querySelector(".job-state").textContent = words(render);
+    li.querySelector(".job-state").textContent = render.status_text; // worded by the server (gallery/progress.py), as every page
   }
 
   let delay = 1500;

@@ -66,14 +66,24 @@ def test_sign_up_upload_stylize_compare_and_delete(page, live_worker, testdata, 
     assert clip == "inset(0px 85% 0px 0px)"
     page.screenshot(path=shots / "07-compare-slider.png")
 
-    page.on("dialog", lambda dialog: dialog.accept())
+    # Deleting asks first, in the site's own dialog; Cancel keeps everything.
     page.click("#delete-render")
+    dialog = page.locator("dialog.confirm-dialog")
+    dialog.wait_for()
+    assert dialog.get_by_text("Delete this render?").is_visible()
+    page.screenshot(path=shots / "08-delete-dialog.png")
+    dialog.get_by_role("button", name="Cancel").click()
+    dialog.wait_for(state="detached")
+    assert Render.objects.exists()
+    page.click("#delete-render")
+    dialog.get_by_role("button", name="Delete render").click()
     page.wait_for_selector("text=Render deleted.")
     assert not Render.objects.exists()
     page.click("button:has-text('Delete photo')")
+    dialog.get_by_role("button", name="Delete photo").click()
     page.wait_for_selector("text=Photo deleted")
     assert Photo.objects.count() == 1
-    page.screenshot(path=shots / "08-after-delete.png", full_page=True)
+    page.screenshot(path=shots / "09-after-delete.png", full_page=True)
 
 
 def test_the_pages_work_on_a_phone(browser, live_server, user, artifacts):

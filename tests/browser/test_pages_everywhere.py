@@ -95,6 +95,9 @@ def account(user, staff_user, testdata, run_worker, settings):  # type: ignore[n
     a = upload_create(owner=user, file=sorted((testdata / "faces" / "barack_obama").glob("*.jpg"))[2].read_bytes(),
                       purpose="identify", name="a.jpg")  # fmt: skip
     verification = verification_create(owner=user, upload_a=a, person=obama)
+    mine = person_create(name="Aunt May", actor=user, owner=user)
+    style_jpeg = _small_jpeg(testdata / "style" / "styles" / "starry_night.jpg", side=256)
+    gallery_services.style_create(owner=user, upload=SimpleUploadedFile("starry.jpg", style_jpeg))
     run_worker("faces", "style")
     from gallery.runs.landing import landing_examples_render
 
@@ -103,7 +106,7 @@ def account(user, staff_user, testdata, run_worker, settings):  # type: ignore[n
     assert render.status == TaskStatus.SUCCEEDED, render.error
     assert Verification.objects.get(pk=verification.pk).status == TaskStatus.SUCCEEDED
     return {"photo": photo, "crowd": crowd, "render": render, "scan": scan, "verification": verification,
-            "person": obama}  # fmt: skip
+            "person": obama, "mine": mine}  # fmt: skip
 
 
 def _user_pages(account) -> list[str]:  # type: ignore[no-untyped-def]
@@ -112,7 +115,7 @@ def _user_pages(account) -> list[str]:  # type: ignore[no-untyped-def]
         "/", "/upload/", f"/photos/{photo}/", f"/photos/{crowd}/", f"/renders/{account['render'].pk}/", "/renders/",
         "/styles/", "/faces/", f"/faces/photos/{crowd}/", f"/faces/scans/{account['scan'].pk}/", "/faces/verify/",
         f"/faces/verify/{account['verification'].pk}/", "/accounts/profile/", "/accounts/password_change/",
-        "/no-such-page/", "/faces/people/",
+        "/no-such-page/", "/faces/people/", f"/faces/people/{account['mine'].pk}/",
     ]  # fmt: skip
 
 
@@ -122,8 +125,16 @@ VISITOR_PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/accounts/passwo
 AXE_PAGES = {"/", "/upload/", "/renders/", "/faces/", "/accounts/login/", "/faces/people/", "/faces/directory/"}
 
 
+# Under the site's real CSP: any inline handler or script the policy refused, on any page, fails.
+INLINE_HANDLERS_JS = """() => [...document.querySelectorAll('*')].flatMap(el => [...el.attributes]
+  .filter(a => a.name.startsWith('on')).map(a => el.tagName.toLowerCase() + '[' + a.name + ']'))"""
+# Every button that deletes or revokes something asks first (static/js/confirm.js).
+UNASKED_JS = """() => [...document.querySelectorAll('form[method=post]')].filter(f => !f.dataset.confirm
+  && [...f.querySelectorAll('button')].some(b => /^(delete|revoke|remove)/i.test(b.textContent.trim() || b.title)))
+  .map(f => f.getAttribute('action') || '(this page)')"""
+
+
 def _axe(page) -> list[str]:  # type: ignore[no-untyped-def]
-    page.add_script_tag(path=str(AXE))
     violations = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
         ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
@@ -133,14 +144,20 @@ def _axe(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _walk(browser, live_server, username, pages, viewport, shots: Path, prefix: str, *, axe_pages=()):  # type: ignore[no-untyped-def]
-    # bypass_csp: axe-core is injected as a script tag, which the site's CSP rightly refuses; the
-    # policy itself is tested in tests/site/test_headers_health.py and by the other browser tests.
-    context = browser.new_context(
-        base_url=live_server.url, viewport=viewport, is_mobile=viewport["width"] < 500, bypass_csp=True
-    )
+    # The site's CSP stays on: axe-core comes in as an init script, which the policy does not govern.
+    context = browser.new_context(base_url=live_server.url, viewport=viewport, is_mobile=viewport["width"] < 500)
+    context.add_init_script(path=str(AXE))
     context.set_default_timeout(BROWSER_STEP_MS)
     page = context.new_page()
     problems: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"{page.url}: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     if username:
         log_in(page, username)
     for url in pages:
@@ -152,6 +169,8 @@ def _walk(browser, live_server, username, pages, viewport, shots: Path, prefix: 
             problems.append(f"{url} at {viewport['width']} px is {result['scroll']} px wide: {result['wide']}")
         labels = page.evaluate(LABELS_JS)
         problems += [f"{url} at {viewport['width']} px: {bad}" for bad in labels["bad"]]
+        problems += [f"{url}: inline handler {h}" for h in page.evaluate(INLINE_HANDLERS_JS)]
+        problems += [f"{url}: deletes without asking: {a}" for a in page.evaluate(UNASKED_JS)]
         if url in axe_pages:
             problems += [f"{url} ({viewport['width']} px) {v}" for v in _axe(page)]
         name = url.strip("/").replace("/", "_") or "home"

@@ -61,3 +61,40 @@ def test_existing_people_become_the_directory_and_user_confirmations_stay_privat
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'face_emb_dlib_resnet_v1_hnsw'")
         (definition,) = cursor.fetchone()
     assert "'enrolled'" in definition and "confirmed" not in definition
+
+
+def test_enrollments_filed_under_a_users_private_person_move_to_the_directory(user, other_user, staff_user):
+    old = _migrate([("faces", "0003_owners")])
+    try:
+        Person, Face, Upload = (old.get_model("faces", m) for m in ("Person", "Face", "Upload"))
+        Photo = old.get_model("gallery", "Photo")
+        private = Person.objects.create(name="Barack Obama", owner_id=user.pk)
+        enroll = Upload.objects.create(
+            owner_id=staff_user.pk, purpose="enroll", person=private, image="x.jpg", sha256="0", width=1, height=1
+        )
+        mine_photo = Photo.objects.create(
+            owner_id=user.pk, image="a.jpg", thumbnail="t.jpg", content_hash="1", width=1, height=1
+        )
+        theirs_photo = Photo.objects.create(
+            owner_id=other_user.pk, image="b.jpg", thumbnail="t.jpg", content_hash="2", width=1, height=1
+        )
+        box = {"x1": 0, "y1": 0, "x2": 1, "y2": 1, "score": 1, "embedder": "dlib-resnet-v1", "embedding": [1.0] * 128}
+        enrolled = Face.objects.create(
+            owner_id=staff_user.pk, upload=enroll, person=private, assignment="enrolled", **box
+        )
+        mine = Face.objects.create(owner_id=user.pk, photo=mine_photo, person=private, assignment="confirmed", **box)
+        theirs = Face.objects.create(
+            owner_id=other_user.pk, photo=theirs_photo, person=private, assignment="auto", **box
+        )
+        Person.objects.filter(pk=private.pk).update(cover=enrolled)
+    finally:
+        new = _migrate()
+    Person, Face, Upload = (new.get_model("faces", m) for m in ("Person", "Face", "Upload"))
+    directory = Person.objects.get(name="Barack Obama", owner__isnull=True)
+    assert Face.objects.get(pk=enrolled.pk).person_id == directory.pk
+    assert Upload.objects.get(pk=enroll.pk).person_id == directory.pk
+    assert Face.objects.get(pk=theirs.pk).person_id == directory.pk  # named via the moved references
+    # The user's own naming stays theirs, on their person.
+    assert Face.objects.get(pk=mine.pk).person_id == private.pk
+    assert Person.objects.get(pk=private.pk).cover_id is None
+    assert Person.objects.get(pk=directory.pk).cover_id == enrolled.pk

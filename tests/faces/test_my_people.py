@@ -43,7 +43,7 @@ def test_merge_my_two_people_and_undo_it(user, kit_photos, run_worker, client):
 
 
 def test_a_wrong_naming_and_a_not_this_person_can_be_undone(user, kit_photos, client, run_worker):
-    from faces.services import face_name, face_reject
+    from faces.services import face_name
 
     face = _face(kit_photos[0])
     client.force_login(user)
@@ -64,11 +64,15 @@ def test_a_wrong_naming_and_a_not_this_person_can_be_undone(user, kit_photos, cl
     kit = Person.objects.get(name="Kit", owner=user)
     assert other.person == kit and other.assignment == Assignment.AUTO
     distance = other.distance
-    face_reject(face=other, actor=user)
+    page = f"/faces/photos/{kit_photos[1].pk}/"
+    answer = client.post(f"/faces/faces/{other.pk}/reject/", {"next": page}, follow=True).content.decode()
     other.refresh_from_db()
     assert other.person is None and kit in other.rejected.all()
+    # The page says what happened and offers the undo right there.
     rejection = PeopleEvent.objects.get(action="reject", owner=user)
-    client.post(f"/faces/changes/{rejection.pk}/undo/")
+    assert "Noted: not Kit, and never suggested again. It is now an unknown face." in answer
+    assert f'action="/faces/changes/{rejection.pk}/undo/"' in answer
+    assert client.post(f"/faces/changes/{rejection.pk}/undo/", {"next": page}).url == page
     other.refresh_from_db()
     assert other.person == kit and other.assignment == Assignment.AUTO and other.distance == distance
     assert kit not in other.rejected.all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
 from faces.models import Assignment, Face, PeopleEvent, Person, Upload
@@ -56,7 +57,6 @@ def test_merge_then_undo_restores_both_people(staff_user, user, obama_biden, fac
 
 
 def test_people_seen_together_in_a_photo_are_not_merged(staff_user, user, obama_biden, group_dir, scan_photo):
-    from django.core.exceptions import ValidationError
 
     from faces.services import person_merge
 
@@ -172,3 +172,24 @@ def test_import_people_enrolls_folders_and_reports_what_was_skipped(staff_user, 
     call_command("import_people", str(tmp_path), user=staff_user.username)
     assert "already enrolled" in capsys.readouterr().out
     assert person.faces.count() == 2
+
+
+def test_import_people_enrolls_into_the_directory_never_a_users_same_named_person(
+    user, staff_user, faces_dir, tmp_path: Path
+):
+    from django.core.management import call_command
+
+    from faces.references import face_enroll
+    from faces.services import person_create
+
+    private = person_create(name="Kit Harington", actor=user, owner=user)
+    (tmp_path / "kit_harington").mkdir()
+    photo = sorted((faces_dir / "kit_harington").glob("*.jpg"))[0]
+    (tmp_path / "kit_harington" / photo.name).write_bytes(photo.read_bytes())
+    call_command("import_people", str(tmp_path), user=staff_user.username)
+    directory = Person.objects.get(name="Kit Harington", owner__isnull=True)
+    assert directory.faces.filter(assignment="enrolled").count() == 1
+    assert not private.faces.exists() and not private.uploads.exists()
+    # No path may make a user's person a reference for everyone.
+    with pytest.raises(ValidationError):
+        face_enroll(face=directory.faces.get(), person=private, actor=staff_user)

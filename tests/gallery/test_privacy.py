@@ -119,3 +119,40 @@ def test_deleting_a_photo_removes_its_files_and_renders(owned, user):
 
     assert not Render.objects.filter(pk=render.pk).exists()
     assert [f for f in files if os.path.exists(f)] == []
+
+
+@pytest.fixture
+def superuser(django_user_model):  # type: ignore[no-untyped-def]
+    return django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-1234")
+
+
+@pytest.mark.parametrize("path", READS)
+def test_staff_and_superusers_get_404_for_users_pictures_and_pages(owned, staff_user, superuser, path):
+    for viewer in (staff_user, superuser):
+        assert _as(viewer).get(path.format(**_ids(owned))).status_code == 404, viewer
+
+
+@pytest.mark.parametrize(
+    ("model", "page"), [("photo", "changelist"), ("render", "changelist"), ("style", "changelist"),
+                        ("photo", "change"), ("render", "change")]
+)  # fmt: skip
+def test_the_admin_shows_users_objects_without_their_pictures(owned, superuser, model, page):
+    ids = _ids(owned)
+    pk = {"photo": ids["photo"], "render": ids["render"], "style": ids["painting"]}[model]
+    url = f"/admin/gallery/{model}/" if page == "changelist" else f"/admin/gallery/{model}/{pk}/change/"
+    response = _as(superuser).get(url)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "private" in body
+    for picture in (f"/photos/{ids['photo']}/", f"/renders/{ids['render']}/", f"/styles/{ids['painting']}/"):
+        assert f"{picture}thumb" not in body and f"{picture}preview" not in body and f"{picture}image" not in body
+
+
+def test_the_admin_shows_staff_their_own_pictures_and_the_site_presets(owned, superuser, content_jpeg):
+    mine, _ = services.photo_create(owner=superuser, upload=SimpleUploadedFile("mine.jpg", content_jpeg, "image/jpeg"))
+    preset = owned["preset"]
+    preset.thumbnail.save("preset.jpg", mine.thumbnail.open("rb"), save=True)  # as the worker draws it
+    client = _as(superuser)
+    assert f"/photos/{mine.pk}/thumb" in client.get("/admin/gallery/photo/").content.decode()
+    assert client.get(f"/photos/{mine.pk}/thumb").status_code == 200
+    assert f"/styles/{preset.pk}/thumb" in client.get("/admin/gallery/style/").content.decode()

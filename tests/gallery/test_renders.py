@@ -331,7 +331,7 @@ def test_a_worker_killed_mid_render_leaves_the_render_failed_with_a_reason(user,
     env = {**os.environ, "DATABASE_URL": database_url, "MEDIA_ROOT": str(settings.MEDIA_ROOT),
            "TASK_HEARTBEAT_SECONDS": "1", "WORKER_WARMUP": "false", "STYLE_GATYS_RANDOM_WEIGHTS": "true"}  # fmt: skip
     worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "rqworker", "style", "gatys-vgg19", "--worker-class", "nstsite.worker.WarmWorker"],
+        [sys.executable, str(ROOT / "manage.py"), "rqworker", "style-slow", "gatys-vgg19", "--worker-class", "nstsite.worker.WarmWorker"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -440,3 +440,49 @@ def test_only_staff_see_which_weights_file_is_missing_for_vgg19(
     assert "vgg19-dcbabe56.pth" in staff
     for page in (ordinary, staff):  # Gatys itself stays available on the offline network
         assert 'value="mobilenet-v2" selected' in page and "Start Gatys render</button>" in page
+
+
+def test_a_preset_submitted_during_a_gatys_render_does_not_wait_for_it(
+    user, photo, painting, presets, queues, settings
+):
+    """`make run`'s two style workers: the quick one finishes a preset while the slow one is still on Gatys."""
+    from django.db import connection
+
+    from gallery.progress import renders_progress
+
+    database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+    env = {**os.environ, "DATABASE_URL": database_url, "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+           "WORKER_WARMUP": "false", "STYLE_GATYS_RANDOM_WEIGHTS": "true"}  # fmt: skip
+    gatys = services.render_create(
+        owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)],
+        params={"quality": "draft", "size": 96, "iterations": 2000, "optimizer": "adam"},
+    )  # fmt: skip
+    command = [sys.executable, str(ROOT / "manage.py"), "rqworker", "--worker-class", "nstsite.worker.WarmWorker"]
+    workers = [
+        subprocess.Popen([*command, *lane], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for lane in (("style",), ("style-slow", "gatys-vgg19"))
+    ]
+    try:
+        deadline = time.monotonic() + PATIENCE
+        while Render.objects.get(pk=gatys.pk).iteration < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert Render.objects.get(pk=gatys.pk).status == TaskStatus.RUNNING
+        preset = services.render_create(
+            owner=user, photo=photo, method="preset", blend=[(presets[0], 1.0)], params={"max_side": 128}
+        )
+        # Its place in line counts only quick work: first, not behind the Gatys render.
+        assert renders_progress(renders=[preset])[preset.pk].position == 1
+        while Render.objects.get(pk=preset.pk).status != TaskStatus.SUCCEEDED and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert Render.objects.get(pk=preset.pk).status == TaskStatus.SUCCEEDED
+        gatys.refresh_from_db()
+        assert gatys.status == TaskStatus.RUNNING and gatys.iteration < 2000  # still optimising meanwhile
+    finally:
+        services.render_cancel(render=Render.objects.get(pk=gatys.pk))
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()

@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((Path(__file__).parent / "data" / "compose-spec.json").read_text())
@@ -59,10 +60,15 @@ def test_compose_runs_every_tier_on_shared_services_only(compose: dict[str, Any]
 
 def test_compose_workers_run_the_warm_worker_and_the_gpu_one_reserves_a_gpu(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    for name in ("worker-cpu", "worker-gpu"):
+    taken: set[str] = set()
+    for name in ("worker-cpu", "worker-cpu-slow", "worker-gpu"):
         command = services[name]["command"]
         assert command[:3] == ["python", "manage.py", "rqworker"]
         assert command[command.index("--worker-class") + 1] == "nstsite.worker.WarmWorker"
+        taken |= set(command[3 : command.index("--worker-class")])
+    assert taken == set(settings.RQ_QUEUES)  # every queue has a worker
+    # Slow style work has a CPU worker of its own: quick jobs never queue behind it.
+    assert "style-slow" not in services["worker-cpu"]["command"]
     gpu = services["worker-gpu"]
     assert gpu["build"]["args"]["TORCH"] == "cuda"
     assert gpu["environment"]["NSTSITE_DEVICE"] == "cuda"

@@ -31,5 +31,6 @@ def test_every_queue_is_taken_by_exactly_one_app():
     assert set(apps) == {"gallery", "faces"}
     taken = [queue for app in apps.values() for queue in app.worker_queues]
     assert sorted(taken) == sorted(settings.RQ_QUEUES)  # each queue once, none unknown
-    assert apps["gallery"].worker_queues[0] == "style"  # a style worker takes general style work first
-    assert set(required_queues()) == {"style", "faces"}  # gatys-vgg19 needs downloaded weights: optional
+    # Quick style work has a worker of its own; the slow worker takes Gatys and labs.
+    assert apps["gallery"].worker_groups == (("style",), ("style-slow", "gatys-vgg19"))
+    assert set(required_queues()) == {"style", "style-slow", "faces"}  # gatys-vgg19 needs downloaded weights: optional

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -43,21 +44,21 @@ def test_runstack_serves_a_healthy_site_refuses_a_second_copy_and_stops_cleanly(
                 "MEDIA_ROOT": str(tmp_path / "media"), "HEALTHZ_TOKEN": HEALTHZ_TOKEN})  # fmt: skip
     manage = [sys.executable, str(ROOT / "manage.py"), "runstack"]
     stack = subprocess.Popen(manage, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
     try:
-        body: dict = {}
+        # The address is printed only once the whole stack answers: at that moment /healthz is 200.
         deadline = time.monotonic() + PATIENCE
-        while time.monotonic() < deadline:
-            try:
-                status, raw = _get(f"http://127.0.0.1:{port}/healthz")
-                body = json.loads(raw)
-                if status == 200:
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.5)
-        assert body.get("status") == "ok", body
+        while time.monotonic() < deadline and not any("is running at" in line for line in lines):
+            ready, _, _ = select.select([stack.stdout], [], [], 1.0)
+            if ready:
+                lines.append(stack.stdout.readline())
+            assert stack.poll() is None, "".join(lines)
+        assert any(f"is running at http://127.0.0.1:{port}/" in line for line in lines), "".join(lines)
+        status, raw = _get(f"http://127.0.0.1:{port}/healthz")
+        body = json.loads(raw)
+        assert status == 200 and body.get("status") == "ok", body
         assert body["database"]["pgvector"] and body["redis"]["ok"]
-        assert body["workers"]["workers"] == {"style": 1, "faces": 1}
+        assert body["workers"]["workers"] == {"style": 1, "style-slow": 1, "faces": 1}
         assert _get(f"http://127.0.0.1:{port}/accounts/login/")[0] == 200
         assert _get(f"http://127.0.0.1:{port}/api/schema/")[0] == 401  # for signed-in users only
 
@@ -66,7 +67,8 @@ def test_runstack_serves_a_healthy_site_refuses_a_second_copy_and_stops_cleanly(
         assert "already running" in second.stderr
     finally:
         stack.send_signal(signal.SIGINT)
-        output, _ = stack.communicate(timeout=120)
+        rest, _ = stack.communicate(timeout=120)
+        output = "".join(lines) + rest
     assert stack.returncode == 0, output[-2000:]
     assert "username: admin" in output  # first run prints the admin password once
     assert "stopped." in output

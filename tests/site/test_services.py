@@ -67,7 +67,7 @@ def test_healthz_is_200_when_a_worker_listens_on_every_queue(admin_client, queue
     finally:
         worker.register_death()
     assert response.status_code == 200, response.json()
-    assert response.json()["workers"]["workers"] == {"style": 1, "faces": 1}
+    assert response.json()["workers"]["workers"] == {"style": 1, "style-slow": 1, "faces": 1}
 
 
 def test_facenet_pytorch_mtcnn_runs_under_the_pinned_torch(testdata):

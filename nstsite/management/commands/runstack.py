@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,9 @@ class Command(BaseCommand):
         try:
             self._start("web", self._web_command(host, port, threads))
             for app in queue_apps():
-                self._start(f"worker-{app.label}", self._worker_command(app.label))
-            self.stdout.write(self.style.SUCCESS(f"nstsite is running at http://{host}:{port}/  (Ctrl-C stops it)"))
+                for group in app.worker_groups:
+                    self._start(f"worker-{group[0]}", self._worker_command(group))
+            self.stdout.write(f"Starting nstsite at http://{host}:{port}/ …")
             self._supervise()
         finally:
             self._stop_all()
@@ -136,12 +138,11 @@ class Command(BaseCommand):
             "--ident=nstsite", "config.wsgi:application",
         ]  # fmt: skip
 
-    def _worker_command(self, app_label: str) -> list[str]:
-        """One worker for the app: its queues, first first (a queue it cannot serve it drops and says so)."""
-        queues = next(app.worker_queues for app in queue_apps() if app.label == app_label)
+    def _worker_command(self, queues: tuple[str, ...]) -> list[str]:
+        """One worker on ``queues``, first first (a queue it cannot serve it drops and says so)."""
         return [
             sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "rqworker", *queues,
-            "--worker-class", "nstsite.worker.WarmWorker", "--name", f"{app_label}-{os.getpid()}-{secrets.token_hex(3)}",
+            "--worker-class", "nstsite.worker.WarmWorker", "--name", f"{queues[0]}-{os.getpid()}-{secrets.token_hex(3)}",
         ]  # fmt: skip
 
     # --- supervision -------------------------------------------------------------------------
@@ -168,6 +169,17 @@ class Command(BaseCommand):
         except Exception as exc:  # noqa: BLE001 - a service blinking must not stop the launcher
             self.stderr.write(f"could not reconcile jobs now ({type(exc).__name__}); trying again later")
 
+    def _web_ready(self) -> bool:
+        """Whether /healthz answers 200 (the database and Redis reachable): only then is the
+        address worth printing — the web server takes several seconds to import and listen."""
+        host, port, _ = self.web_args
+        address = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a wildcard: ask loopback
+        try:
+            with urllib.request.urlopen(f"http://{address}:{port}/healthz", timeout=2) as response:
+                return bool(response.status == 200)
+        except (OSError, ValueError):
+            return False
+
     def _supervise(self) -> None:
         """Keep every part running: restart what exits, with back-off, and never give up on the rest.
 
@@ -180,8 +192,14 @@ class Command(BaseCommand):
         next_sweep = time.monotonic() + settings.RECONCILE_EVERY_SECONDS
         next_services = time.monotonic()
         pending: dict[str, float] = {}  # child name -> when to start it again
+        announced = False
         while not self.stopping:
             time.sleep(0.5)
+            if not announced and self._web_ready():
+                host, port, _ = self.web_args
+                self.stdout.write(self.style.SUCCESS(f"nstsite is running at http://{host}:{port}/  (Ctrl-C stops it)"))
+                self.stdout.flush()  # piped output (a log, `tee`) is block-buffered otherwise
+                announced = True
             now = time.monotonic()
             if now >= next_services:
                 self._check_services(backoff)
@@ -207,7 +225,8 @@ class Command(BaseCommand):
     def _command_for(self, name: str) -> list[str]:
         if name == "web":
             return self._web_command(*self.web_args)
-        return self._worker_command(name.removeprefix("worker-"))
+        group = next(g for app in queue_apps() for g in app.worker_groups if f"worker-{g[0]}" == name)
+        return self._worker_command(group)
 
     def _check_services(self, backoff: Backoff) -> None:
         """Start the embedded Redis/PostgreSQL again if they died (external ones are not ours to start)."""
