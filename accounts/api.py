@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts import lockout
 from nstsite.auth import api_user
-from nstsite.rest import ScopedThrottle
+from nstsite.rest import ScopedThrottle, StrictCharField
 
 
 class TokenThrottle(ScopedThrottle):
@@ -22,8 +22,8 @@ class TokenThrottle(ScopedThrottle):
 
 
 class LoginSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False, write_only=True)
+    username = StrictCharField()
+    password = StrictCharField(style={"input_type": "password"}, trim_whitespace=False, write_only=True)
 
 
 class TokenView(APIView):
@@ -41,7 +41,7 @@ class TokenView(APIView):
     @extend_schema(
         request=LoginSerializer,
         responses={
-            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            200: inline_serializer("TokenResponse", {"token": StrictCharField()}),
             400: OpenApiResponse(description="Wrong username or password"),
         },
         auth=[],
@@ -70,13 +70,13 @@ class TokenView(APIView):
 
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    username = serializers.CharField()
+    username = StrictCharField()
     email = serializers.EmailField()
     is_staff = serializers.BooleanField()
 
 
 class AccountDeleteSerializer(serializers.Serializer):
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False, write_only=True)
+    password = StrictCharField(style={"input_type": "password"}, trim_whitespace=False, write_only=True)
 
 
 class MeView(APIView):

@@ -59,8 +59,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # Our 404/500 pages in DEBUG mode too, except for staff (see nstsite/errors.py).
+    # Our 400/404/500 pages in DEBUG mode too, except for staff (see nstsite/errors.py).
     "nstsite.errors.BrandedErrorsMiddleware",
+    # No NUL or other control characters in query strings and forms (see nstsite/inputs.py).
+    "nstsite.inputs.InputHygieneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "nstsite.middleware.SecurityHeadersMiddleware",
 ]
@@ -201,6 +203,7 @@ STORAGES = {
 
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000)  # larger photos are scaled down to this
+UPLOAD_MAX_SIDE = env_int("UPLOAD_MAX_SIDE", 8192)  # and longer sides to this: no engine renders beyond it
 # Larger than this is refused outright (a decompression bomb, not a photo). Pillow itself refuses
 # images above ~89 MP (its bomb check) unless Image.MAX_IMAGE_PIXELS is raised.
 UPLOAD_MAX_DECODE_PIXELS = env_int("UPLOAD_MAX_DECODE_PIXELS", 89_000_000)
@@ -221,6 +224,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "nstsite.rest.Pagination",
+    # JSON with a nesting cap (nstsite/rest.py); forms and multipart as DRF has them.
+    "DEFAULT_PARSER_CLASSES": [
+        "nstsite.rest.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 24,
     "DEFAULT_THROTTLE_CLASSES": [
         # DRF's throttles, failing open (logged) while the Redis cache is down.

@@ -64,6 +64,7 @@ from faces.services.uploads import scan_delete, upload_delete, verification_dele
 from gallery.models import Photo
 from nstsite.auth import api_user
 from nstsite.files import serve
+from nstsite.inputs import optional_id
 from nstsite.jobs import stale_after
 from nstsite.rest import UploadThrottle
 
@@ -248,12 +249,12 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_queryset(self) -> QuerySet[Face]:
         queryset = Face.objects.filter(owner=api_user(self.request)).select_related("person").order_by("-created", "id")
-        photo = self.request.query_params.get("photo")
-        if photo and photo.isdigit():
-            queryset = queryset.filter(photo_id=int(photo))
-        person = self.request.query_params.get("person")
-        if person and person.isdigit():
-            queryset = queryset.filter(person_id=int(person))
+        photo = optional_id(self.request.query_params, "photo")
+        if photo is not None:
+            queryset = queryset.filter(photo_id=photo)
+        person = optional_id(self.request.query_params, "person")
+        if person is not None:
+            queryset = queryset.filter(person_id=person)
         return queryset
 
     def _respond(self, face: Face) -> Response:

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from faces.models import Face, FaceScan, PeopleEvent, Person, Suggestion, Upload, Verification
 from gallery.models import Photo  # at run time: drf-spectacular reads method fields' annotations
+from nstsite.rest import StrictCharField
 
 
 class PersonRefSerializer(serializers.ModelSerializer):
@@ -75,7 +76,7 @@ class MyPersonSerializer(serializers.ModelSerializer):
 
 class PhotoRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    original_name = serializers.CharField()
+    original_name = StrictCharField()
     created = serializers.DateTimeField()
     url = serializers.SerializerMethodField()
 
@@ -197,7 +198,7 @@ class VerificationSerializer(serializers.ModelSerializer):
 
 class AssignSerializer(serializers.Serializer):
     person = serializers.IntegerField(required=False, help_text="One of your people, or a directory person.")
-    name = serializers.CharField(
+    name = StrictCharField(
         required=False, max_length=200, help_text="Or a name: yours or the directory's, else a new person of yours."
     )
 
@@ -232,7 +233,7 @@ class SuggestionSerializer(serializers.ModelSerializer):
 
 
 class NameSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = StrictCharField(max_length=200)
 
 
 class UploadSerializer(serializers.ModelSerializer):

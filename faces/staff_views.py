@@ -43,6 +43,7 @@ from faces.selectors import directory_people
 from faces.views import suggestion_decision
 from nstsite.auth import AuthenticatedHttpRequest
 from nstsite.errors import staff_member_required  # our log-in and 403 pages, not the admin's
+from nstsite.inputs import optional_id
 
 DIRECTORY_FACES = Q(upload__purpose="enroll") | Q(shared=True)
 
@@ -264,7 +265,7 @@ def thresholds(request: AuthenticatedHttpRequest) -> HttpResponse:
                 except ValidationError as exc:
                     _errors(request, exc)
         elif "apply" in request.POST:
-            calibration = get_object_or_404(Calibration, pk=request.POST.get("apply", "0") or 0)
+            calibration = get_object_or_404(Calibration, pk=optional_id(request.POST, "apply") or 0)
             try:
                 services.calibration_apply(calibration=calibration, actor=request.user)
                 messages.success(request, f"Threshold {calibration.threshold:.4f} applied; names are being updated.")
@@ -310,7 +311,7 @@ def thresholds(request: AuthenticatedHttpRequest) -> HttpResponse:
 def shared_enroll(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Enroll a face its owner shared (never another) into a directory person."""
     face = get_object_or_404(Face, pk=pk, shared=True)
-    target = _person(int(request.POST.get("person", "0") or 0))
+    target = _person(optional_id(request.POST, "person") or 0)
     try:
         services.shared_face_enroll(face=face, person=target, actor=request.user)
         messages.success(request, f"Enrolled a shared face as {target}.")

@@ -31,6 +31,7 @@ from faces.models import (
 from faces.selectors import own_faces, people_of
 from gallery.models import Photo
 from nstsite.auth import AuthenticatedHttpRequest
+from nstsite.inputs import optional_id
 from nstsite.redirects import redirect_back
 
 
@@ -231,10 +232,10 @@ def person(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def person_link(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Link one of your people to the directory person they are (checked against the threshold)."""
     item = _my_person(request, pk)
-    raw = request.POST.get("directory_person", "")
+    chosen = optional_id(request.POST, "directory_person")
     target = None
-    if raw:
-        target = get_object_or_404(Person.objects.directory().filter(hidden=False, merged_into__isnull=True), pk=raw)
+    if chosen is not None:
+        target = get_object_or_404(Person.objects.directory().filter(hidden=False, merged_into__isnull=True), pk=chosen)
     try:
         services.person_link(person=item, directory_person=target, actor=request.user)
         messages.success(request, f"Linked to {target}." if target else "Unlinked.")

@@ -28,6 +28,7 @@ from gallery.serializers import (
     StyleUploadSerializer,
 )
 from nstsite.auth import api_user
+from nstsite.inputs import optional_id
 from nstsite.jobs import stale_after
 from nstsite.models import ACTIVE
 from nstsite.rest import UploadThrottle
@@ -106,10 +107,15 @@ class StyleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         files = _files(request, "image")
         if not files:
             raise ValidationError({"image": ["Attach a style image."]})
+        # Files were attached, so this is a multipart body: ``data`` is a QueryDict (a dict), not a list.
+        # The name goes through the serializer's field (length, no NUL); the files through _files.
+        name = request.data.get("name", "") if isinstance(request.data, dict) else ""
+        fields = StyleUploadSerializer(data={"name": name}, partial=True)
+        fields.is_valid(raise_exception=True)
         try:
-            # Files were attached, so this is a multipart body: ``data`` is a QueryDict (a dict), not a list.
-            name = request.data.get("name", "") if isinstance(request.data, dict) else ""
-            style = services.style_create(owner=request.user, upload=files[0], name=name)
+            style = services.style_create(
+                owner=request.user, upload=files[0], name=fields.validated_data.get("name", "")
+            )
         except UploadError as exc:
             raise ValidationError({"image": [str(exc)]}) from exc
         return Response(StyleSerializer(style, context={"request": request}).data, status=status.HTTP_201_CREATED)
@@ -129,10 +135,10 @@ class RenderViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Render.objects.none()
         queryset = Render.objects.filter(owner=api_user(self.request)).prefetch_related("blend__style")
-        photo = self.request.query_params.get("photo")
+        photo = optional_id(self.request.query_params, "photo")
         if self.request.query_params.get("active") in ("1", "true"):
             queryset = queryset.filter(status__in=ACTIVE)
-        return queryset.filter(photo_id=photo) if photo and photo.isdigit() else queryset
+        return queryset.filter(photo_id=photo) if photo is not None else queryset
 
     @extend_schema(
         parameters=[

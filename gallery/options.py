@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from ml.style.gatys_params import DEFAULT_NETWORK, DEFAULT_STYLE_LAYERS, NETWORKS, QUALITIES, GatysParams
 
 ALL_LAYERS = tuple(dict.fromkeys(layer for spec in NETWORKS.values() for layer in spec.layers))
+# Styles in one blend, each at most once: every preset (26) fits; more is an attack, not a picture.
+MAX_BLEND = 32
 
 # name: (type, min, max) for Gatys' advanced settings; None bounds are unbounded.
 GATYS_NUMBERS: dict[str, tuple[type, float | None, float | None]] = {

@@ -9,6 +9,7 @@ the same kind took on this server.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -113,4 +114,5 @@ def status_text(render: Render, progress: RenderProgress | None) -> str:
         text = f"Running · {round(100 * render.progress)}%"
     else:
         return render.get_status_display()
-    return text + (f" · about {_duration(progress.eta_seconds)} left" if progress else "")
+    known = progress is not None and math.isfinite(progress.eta_seconds)  # a row may hold a NaN estimate
+    return text + (f" · about {_duration(progress.eta_seconds)} left" if progress and known else "")

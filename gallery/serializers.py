@@ -13,6 +13,7 @@ from rest_framework import serializers
 from gallery import options
 from gallery.models import Photo, Render, RenderMethod, Style
 from gallery.progress import RenderProgress, renders_progress, status_text
+from nstsite.rest import StrictCharField, StrictFloatField
 
 
 def _url(request: Any, name: str, pk: int) -> str:
@@ -45,7 +46,7 @@ class PhotoUploadSerializer(serializers.Serializer):
 class PhotoUploadResultSerializer(serializers.Serializer):
     photo = PhotoSerializer()
     duplicate = serializers.BooleanField(help_text="True when this file was already in the gallery.")
-    notice = serializers.CharField(help_text="e.g. that a photo above the pixel limit was scaled down; may be empty.")
+    notice = StrictCharField(help_text="e.g. that a photo above the pixel limit was scaled down; may be empty.")
 
 
 class StyleSerializer(serializers.ModelSerializer):
@@ -65,14 +66,14 @@ class StyleSerializer(serializers.ModelSerializer):
 
 class StyleUploadSerializer(serializers.Serializer):
     image = serializers.FileField(allow_empty_file=True, help_text="A painting or any picture (JPEG, PNG, WebP).")
-    name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    name = StrictCharField(max_length=120, required=False, allow_blank=True)
 
 
 class BlendItemSerializer(serializers.Serializer):
     # The serializer metaclass moves declared fields off the class, so this does not clash with
     # Field.style (the stubs do not model that).
     style = serializers.IntegerField(help_text="A style id (see /styles/).")  # type: ignore[assignment]
-    weight = serializers.FloatField(default=1.0, min_value=0.0, max_value=1000.0, help_text="Relative weight, 0..1000.")
+    weight = StrictFloatField(default=1.0, min_value=0.0, max_value=1000.0, help_text="Relative weight, 0..1000.")
 
 
 @extend_schema_field(options.json_schema())
@@ -102,7 +103,12 @@ class RenderParamsField(serializers.DictField):
 class RenderCreateSerializer(serializers.Serializer):
     photo = serializers.IntegerField()
     method = serializers.ChoiceField(choices=RenderMethod.choices)
-    styles = BlendItemSerializer(many=True, allow_empty=False)
+    styles: serializers.ListSerializer[dict[str, Any]] = serializers.ListSerializer(
+        child=BlendItemSerializer(),
+        allow_empty=False,
+        max_length=options.MAX_BLEND,
+        help_text=f"1 to {options.MAX_BLEND} styles, each once.",
+    )
     params = RenderParamsField(
         required=False,
         default=dict,
@@ -121,11 +127,11 @@ class RenderSerializer(serializers.ModelSerializer):
     preview_url = serializers.SerializerMethodField()
     queue_position = serializers.SerializerMethodField(help_text="1 = next to start; null unless queued")
     eta_seconds = serializers.SerializerMethodField(help_text="estimated seconds until finished; null once finished")
-    status_label = serializers.CharField(source="get_status_display", help_text="Queued, Running, Finished, …")
+    status_label = StrictCharField(source="get_status_display", help_text="Queued, Running, Finished, …")
     status_text = serializers.SerializerMethodField(
         help_text="where it stands, as the pages say it: place in line, percent done, time left"
     )
-    method_label = serializers.CharField(help_text="the method as this render ran it (Gatys: with its quality)")
+    method_label = StrictCharField(help_text="the method as this render ran it (Gatys: with its quality)")
 
     class Meta:
         model = Render

@@ -212,6 +212,10 @@ def render_create(
 def _check_blend(owner: Any, method: str, blend: Sequence[tuple[Style, float]]) -> None:
     if not blend:
         raise ValidationError({"styles": "Choose at least one style."})
+    if len(blend) > options.MAX_BLEND:
+        raise ValidationError({"styles": f"A blend takes at most {options.MAX_BLEND} styles."})
+    if len({s.pk for s, _ in blend}) != len(blend):
+        raise ValidationError({"styles": "Each style may appear once in a blend; give it a larger weight instead."})
     visible = set(visible_styles(owner).filter(pk__in=[s.pk for s, _ in blend]).values_list("pk", flat=True))
     if any(s.pk not in visible for s, _ in blend):
         raise ValidationError({"styles": "Unknown style."})

@@ -19,6 +19,7 @@ from gallery.forms import StyleUploadForm, UploadForm
 from gallery.models import Render, RenderMethod, Style, StyleKind, StyleLab
 from gallery.progress import renders_progress, status_text
 from nstsite.auth import AuthenticatedHttpRequest
+from nstsite.inputs import id_list, optional_id, parse_id
 from nstsite.jobs import stale_after
 from nstsite.models import ACTIVE
 from nstsite.redirects import redirect_back
@@ -34,7 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
     queryset = services.user_photos(request.user)
     # ?person=3&person=8: photos where all of these people are named (faces app, per user).
-    chosen = sorted({int(p) for p in request.GET.getlist("person") if p.isdigit()})
+    chosen = id_list(request.GET, "person")
     if chosen:
         queryset = photos_with_people(user=request.user, photos=queryset, person_ids=chosen)
     photos = Paginator(queryset.prefetch_related("renders"), 24).get_page(request.GET.get("page"))
@@ -143,11 +144,11 @@ def _blend_from_post(request: HttpRequest, method: str) -> list[tuple[Style, flo
     """Styles and weights from the stylize form: ``weight_<style id>`` fields (0 = unused)."""
     visible = {s.pk: s for s in services.visible_styles(request.user)}
     if method in (RenderMethod.ARBITRARY, RenderMethod.FAST):
-        chosen = request.POST.get("style", "")
-        return [(visible[int(chosen)], 1.0)] if chosen.isdigit() and int(chosen) in visible else []
+        chosen = optional_id(request.POST, "style")
+        return [(visible[chosen], 1.0)] if chosen in visible else []
     blend = []
     for key, value in request.POST.items():
-        if key.startswith("weight_") and key[7:].isdigit() and int(key[7:]) in visible:
+        if key.startswith("weight_") and parse_id(key[7:], key) in visible:
             try:
                 # A request's QueryDict never holds an empty value list, so items() yields strings
                 # (the stubs add "list[object]" for MultiValueDict in general).
@@ -222,9 +223,9 @@ def renders_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     mine = Render.objects.filter(owner=request.user)
     active = list(mine.filter(status__in=ACTIVE).select_related("photo").prefetch_related("blend__style"))
     photos = services.user_photos(request.user).filter(renders__isnull=False).distinct()
-    chosen = request.GET.get("photo", "")
-    if chosen.isdigit():
-        photos = photos.filter(pk=int(chosen))
+    chosen = optional_id(request.GET, "photo")
+    if chosen is not None:
+        photos = photos.filter(pk=chosen)
     page = Paginator(photos, 6).get_page(request.GET.get("page"))
     renders = mine.filter(photo__in=list(page)).prefetch_related("blend__style")
     groups = [(photo, [r for r in renders if r.photo_id == photo.pk]) for photo in page]
@@ -294,7 +295,7 @@ def style_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lab_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     photo = get_object_or_404(services.user_photos(request.user), pk=pk)
-    style = services.visible_styles(request.user).filter(pk=request.POST.get("style") or 0).first()
+    style = services.visible_styles(request.user).filter(pk=optional_id(request.POST, "style") or 0).first()
     try:
         if style is None:
             raise ValidationError({"styles": "Choose a painting for the style lab."})
@@ -323,7 +324,9 @@ def lab_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpR
         if action == "pick":
             index = request.POST.get("cell", "")
             result = services.style_lab_pick(
-                lab=lab, index=int(index) if index.isdigit() else -1, quality=request.POST.get("quality", "standard")
+                lab=lab,
+                index=int(index) if index in {str(i) for i in range(len(lab.cells))} else -1,
+                quality=request.POST.get("quality", "standard"),
             )
             return redirect(result)  # the render page shows its notice
         if action == "cancel":

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.shortcuts import resolve_url
 from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +26,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 log = logging.getLogger(__name__)
 
 TITLES = {
+    400: "We could not read that request",
     403: "You can't open this page",
     404: "We can't find that page",
     500: "Something went wrong on our side",
@@ -35,15 +36,32 @@ TITLES = {
 STAFF_ONLY = "Staff only."
 
 
-def error_page(request: HttpRequest, status: int, *, staff_only: bool = False) -> HttpResponse:
+def error_page(request: HttpRequest, status: int, *, staff_only: bool = False, message: str = "") -> HttpResponse:
     """The branded page for ``status``; a plain-text fallback if even the template fails."""
-    context = {"status": status, "title": TITLES[status], "staff_only": staff_only}
+    context = {"status": status, "title": TITLES[status], "staff_only": staff_only, "message": message}
     try:
         body = loader.render_to_string(f"{status}.html", context, request)
     except Exception:
         log.exception("could not render the %s page", status)
         return HttpResponse(f"{status} {TITLES[status]}", status=status, content_type="text/plain; charset=utf-8")
     return HttpResponse(body, status=status)
+
+
+def api_error(status: int, message: str = "") -> JsonResponse:
+    """The API's error body (``nstsite.rest.exception_handler``) for errors that happen outside DRF."""
+    code = {400: "invalid", 404: "not_found", 500: "server_error"}.get(status, "error")
+    return JsonResponse({"error": {"code": code, "message": message or TITLES[status] + "."}}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None, message: str = "") -> HttpResponse:
+    """400: our page, or the API's JSON error under ``/api/``, saying what was wrong when we know."""
+    from nstsite.inputs import BadInput
+
+    if not message and isinstance(exception, BadInput):
+        message = str(exception)
+    if request.path.startswith("/api/"):
+        return api_error(400, message)
+    return error_page(request, 400, message=message)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -69,18 +87,15 @@ def _is_staff(request: HttpRequest) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_staff)
 
 
-def _wants_html(request: HttpRequest, response: HttpResponseBase) -> bool:
-    # API clients keep their JSON errors (DRF answers those itself; they are never technical pages).
-    return response.get("Content-Type", "").startswith("text/html") and not request.path.startswith("/api/")
-
-
 class BrandedErrorsMiddleware:
-    """In DEBUG mode, swap Django's technical 404/500 pages for ours unless the user is staff.
+    """In DEBUG mode, swap Django's technical 400/404/500 pages for ours unless the user is staff.
 
     Without DEBUG, Django already calls the handlers in ``config/urls.py``; this does nothing.
-    Our views never build a 404/500 HTML response themselves (they raise ``Http404`` or fail), so
-    in DEBUG every HTML 404/500 that comes back here is one of Django's technical pages. Django
-    has logged the error already when it built the page.
+    Our views never build a 400/404/500 HTML response themselves (they raise ``BadInput``,
+    ``Http404`` or fail), so in DEBUG every HTML one that comes back here is one of Django's
+    technical pages — settings, paths and source — which nobody but staff may see, under
+    ``/api/`` (where it becomes the API's JSON error) as anywhere else. Django has logged the
+    error already when it built the page.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
@@ -88,11 +103,19 @@ class BrandedErrorsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        if not settings.DEBUG or response.status_code not in (404, 500):
+        if not settings.DEBUG or response.status_code not in (400, 404, 500) or _is_staff(request):
             return response
-        if _is_staff(request) or not _wants_html(request, response):
-            return response
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response  # DRF's own JSON errors
+        if request.path.startswith("/api/"):
+            return api_error(response.status_code)
         return error_page(request, response.status_code)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view's :class:`~nstsite.inputs.BadInput`: our 400 with its message, DEBUG or not."""
+        from nstsite.inputs import BadInput
+
+        return bad_request(request, exception) if isinstance(exception, BadInput) else None
 
 
 def staff_member_required(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -9,11 +9,58 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from rest_framework import fields, parsers
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 log = logging.getLogger(__name__)
+
+
+MAX_JSON_DEPTH = 32  # our deepest body (a render's params) is 3 levels; deep nesting is an attack
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's parser, refusing bodies nested deeper than :data:`MAX_JSON_DEPTH` with a 400.
+
+    Python's decoder recurses per level: ~1,000 levels raise ``RecursionError``, which would be a
+    500 on any JSON endpoint, anonymously.
+    """
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep.") from None
+        pending, depth = [(data, 1)], 0
+        while pending:
+            value, depth = pending.pop()
+            if depth > MAX_JSON_DEPTH:
+                raise ParseError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep.")
+            children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+            pending.extend((child, depth + 1) for child in children)
+        return data
+
+
+class StrictCharField(fields.CharField):
+    """Text must be a JSON string: DRF's CharField would turn ``{"name": 5}`` into a person named "5"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class StrictFloatField(fields.FloatField):
+    """A number must be a JSON number: DRF's FloatField takes ``true`` as 1.0."""
+
+    default_error_messages = {"invalid": "A number is required (not true/false)."}
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return float(super().to_internal_value(data))
 
 
 class Pagination(PageNumberPagination):
@@ -33,8 +80,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     from rest_framework.exceptions import ValidationError
     from rest_framework.views import exception_handler as drf_exception_handler
 
+    from nstsite.inputs import BadInput
+
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    elif isinstance(exc, BadInput):
+        exc = ValidationError([str(exc)])
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -120,17 +120,19 @@ def _megapixels(pixels: int) -> str:
 
 
 def _fit_pixel_limit(image: Image.Image, label: str) -> tuple[Image.Image, str]:
-    """Scale ``image`` down to at most ``UPLOAD_MAX_PIXELS`` (same aspect); say so when it was."""
-    limit = settings.UPLOAD_MAX_PIXELS
+    """Scale ``image`` down to at most ``UPLOAD_MAX_PIXELS`` and ``UPLOAD_MAX_SIDE`` (the longest side
+    any engine renders; same aspect); say so when it was."""
+    limit, side = settings.UPLOAD_MAX_PIXELS, settings.UPLOAD_MAX_SIDE
     width, height = image.size
-    if width * height <= limit:
+    scale = min(1.0, (limit / (width * height)) ** 0.5, side / max(width, height))
+    if scale >= 1.0:
         return image, ""
-    scale = (limit / (width * height)) ** 0.5
     size = (max(1, int(width * scale)), max(1, int(height * scale)))
-    notice = (
-        f"{label} was {width}×{height} ({_megapixels(width * height)} megapixels); it was scaled down to "
-        f"{size[0]}×{size[1]} to fit the {_megapixels(limit)} megapixel limit."
-    )
+    if width * height > limit:
+        why = f"({_megapixels(width * height)} megapixels); it was scaled down to {size[0]}×{size[1]} to fit the {_megapixels(limit)} megapixel limit."
+    else:
+        why = f"; it was scaled down to {size[0]}×{size[1]}: no side may be longer than {side} pixels."
+    notice = f"{label} was {width}×{height} {why}".replace(" ;", ";")
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0), notice
 
 

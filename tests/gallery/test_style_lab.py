@@ -65,7 +65,7 @@ def test_a_style_lab_renders_its_grid_in_one_job_shows_it_and_renders_a_picked_c
     assert render.method == "gatys" and render.params["network"] == "mobilenet-v2"
     assert render.params["style_weight"] == pytest.approx(1 / chosen["ratio"])
     assert render.params["style_layers"] == chosen["style_layers"] and len(chosen["style_layers"]) == 2
-    assert render.params["quality"] == "draft" and queues["style"].count == 1
+    assert render.params["quality"] == "draft" and queues["style-slow"].count == 1  # Gatys: the slow lane
 
     client.force_login(other_user)
     assert client.get(f"/labs/{lab.pk}/").status_code == 404
@@ -89,4 +89,4 @@ def test_a_style_lab_needs_a_painting_the_user_may_use(user, other_user, photo, 
     preset = Style.objects.filter(kind="preset").first()
     with pytest.raises(ValidationError):
         services.style_lab_create(owner=user, photo=photo, style=preset)
-    assert not StyleLab.objects.exists() and queues["style"].count == 0
+    assert not StyleLab.objects.exists() and queues["style-slow"].count == 0
