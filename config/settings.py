@@ -316,6 +316,9 @@ LOGGING = {
 TASK_HEARTBEAT_SECONDS = env_int("TASK_HEARTBEAT_SECONDS", 10)
 TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 60)
 WORKER_WARMUP = env_bool("WORKER_WARMUP", not TESTING)
+# An idle worker wakes this often for idle work while some is due (re-measuring its Gatys speed
+# once the start-up rush is over; see QueueAppConfig.when_idle).
+WORKER_IDLE_SECONDS = env_int("WORKER_IDLE_SECONDS", 20)
 # A row "queued" for RECONCILE_GRACE_SECONDS whose job the queue no longer holds (e.g. a worker
 # burned through it while PostgreSQL was down) is enqueued again, or failed once it has waited
 # RECONCILE_MAX_AGE_SECONDS; the launcher checks every RECONCILE_EVERY_SECONDS, workers on start.

@@ -22,6 +22,12 @@ class GalleryConfig(apps.QueueAppConfig):
         if any(capacity.is_slow_queue(name) for name in queue_names):
             capacity.probe_throughputs()
 
+    def when_idle(self, queue_names: list[str]) -> bool:
+        from gallery import capacity
+
+        # The start-up probe competed with the other workers' start: measure again once idle.
+        return any(capacity.is_slow_queue(n) for n in queue_names) and capacity.settle_throughputs()
+
     def refuse_queue(self, queue_name: str) -> str:
         from gallery.capacity import refuse_queue
 

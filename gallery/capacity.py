@@ -64,71 +64,42 @@ def refuse_queue(queue: str) -> str:
 
 
 _measured: dict[str, dict[str, Any]] = {}
-
-
-def record_throughput(network: str, flops: float, *, source: str, runs: int = 0) -> None:
-    """Remember this worker's effective FLOP/s for ``network`` (from ``runs`` renders, or a start-up probe)."""
-    _measured[network] = {"flops": flops, "source": source, "runs": runs}
-
-
-def advertised(queues: list[str]) -> dict[str, Any]:
-    """This worker's style capabilities for its record: device and runnable loss networks."""
-    from django.conf import settings
-
-    from gallery import engines
-    from ml.style.estimate import device_flops
-
-    networks: dict[str, Any] = {}
-    for network in loss_networks():
-        if gatys_queue(network) not in queues or not _runs_here(network):
-            continue
-        if network not in _measured:  # a first figure (~0.2 s); real renders replace it
-            record_throughput(network, device_flops(str(engines.device())), source="probe")
-        networks[network] = {
-            **_measured[network],
-            "random_weights": network == "vgg19" and bool(settings.STYLE_GATYS_RANDOM_WEIGHTS),
-        }
-    return {"device": engines.device_label(), "loss_networks": networks}
-
-
-_GATYS_RATE_KEY = "gallery:gatys-throughput:{network}"
 _RATE_MEMORY = 0.5  # weight of the newest render in the running throughput figure
+SETTLE_PROBES = 3  # start-up probes re-run while idle: the first one competes with every other start-up
 
 
-def gatys_throughput_record(network: str, flops: float, *, source: str) -> None:
-    """Store the effective FLOP/s of ``network`` as this worker measured it (``source``: "render" or "probe").
+def record_throughput(network: str, flops: float, *, source: str) -> None:
+    """Remember this worker's effective FLOP/s for ``network``; ``source`` is "render", "probe" or
+    "guess" (one dense convolution, when no probe ran: a worker started without warm-up).
 
-    A real render's figure replaces a probe's; later renders are averaged in, so the estimate
-    follows how busy the machine really is.
+    Each worker keeps and advertises its own figure (no other worker's speed mixes in). A real
+    render's figure replaces any probe's and is averaged with earlier renders, so the estimate
+    follows how busy the machine really is. A probe never replaces a render's figure, and a later
+    probe replaces an earlier one only when it is faster: other load only ever slows a probe down
+    (the first runs while the web server and the other workers are still starting).
     """
-    from django.core.cache import cache
-
-    from gallery import engines
-
-    key = _GATYS_RATE_KEY.format(network=network)
-    old = cache.get(key)
-    if source == "probe" and old and old["source"] == "render":
-        return
-    if source == "render" and old and old["source"] == "render":
-        flops = _RATE_MEMORY * flops + (1 - _RATE_MEMORY) * old["flops"]
-        runs = old["runs"] + 1
+    old = _measured.get(network)
+    if old and old["source"] == "guess":
+        old = None  # anything measured beats the guess
+    if old and old["source"] == "render":
+        if source == "probe":
+            return
+        flops, runs = _RATE_MEMORY * flops + (1 - _RATE_MEMORY) * old["flops"], old["runs"] + 1
+    elif source == "render":
+        runs = 1
     else:
-        runs = 1 if source == "render" else 0
-    cache.set(key, {"flops": flops, "source": source, "runs": runs, "device": engines.device_label()}, timeout=None)
-    # What the web tier reads: this worker's advertisement, refreshed with this figure.
-    record_throughput(network, flops, source=source, runs=runs)
+        flops, runs = max(flops, old["flops"]) if old else flops, 0
+    probes = (old or {}).get("probes", 0) + (source == "probe")
+    _measured[network] = {"flops": flops, "source": source, "runs": runs, "probes": probes}
 
 
-def gatys_throughput(network: str) -> dict[str, Any] | None:
-    """What the style worker measured for ``network``: ``{"flops", "source", "runs", "device"}`` or ``None``."""
-    from django.core.cache import cache
-
-    value: dict[str, Any] | None = cache.get(_GATYS_RATE_KEY.format(network=network))
-    return value
+def measured_throughput(network: str) -> dict[str, Any] | None:
+    """This worker's figure for ``network``: ``{"flops", "source", "runs", "probes"}``, or None."""
+    return _measured.get(network)
 
 
 def probe_throughputs() -> None:
-    """At worker start: a first throughput figure per runnable loss network, from a short real run.
+    """A throughput figure per runnable loss network, from a short real run (at start, then while idle).
 
     Replaced by the figures of real renders as soon as there are any.
     """
@@ -138,8 +109,36 @@ def probe_throughputs() -> None:
     for name in loss_networks():
         if engines.gatys_available(name)[0]:
             params = GatysParams.for_quality("draft", network=name)
-            flops = measure_throughput(engines.gatys_network(name), params, device=engines.device(), side=96)
-            gatys_throughput_record(name, flops, source="probe")
+            flops = measure_throughput(engines.gatys_network(name), params, device=engines.device(), side=160)
+            record_throughput(name, flops, source="probe")
+
+
+def settle_throughputs() -> bool:
+    """Worker idle hook: probe again until :data:`SETTLE_PROBES` probes ran; True while more are due."""
+    due = [n for n, m in _measured.items() if m["source"] == "probe" and m["probes"] < SETTLE_PROBES]
+    if due:
+        probe_throughputs()
+    return any(m["source"] == "probe" and m["probes"] < SETTLE_PROBES for m in _measured.values())
+
+
+def advertised(queues: list[str]) -> dict[str, Any]:
+    """This worker's style capabilities for its record: device and runnable loss networks."""
+    from django.conf import settings
+
+    from gallery import engines
+    from ml.style.estimate import rough_throughput
+
+    networks: dict[str, Any] = {}
+    for network in loss_networks():
+        if gatys_queue(network) not in queues or not _runs_here(network):
+            continue
+        if network not in _measured:  # no probe ran (no warm-up): a rough first figure, ~0.2 s
+            record_throughput(network, rough_throughput(network, engines.device()), source="guess")
+        networks[network] = {
+            **_measured[network],
+            "random_weights": network == "vgg19" and bool(settings.STYLE_GATYS_RANDOM_WEIGHTS),
+        }
+    return {"device": engines.device_label(), "loss_networks": networks}
 
 
 def render_queue(render: Render) -> str:
@@ -162,7 +161,7 @@ class GatysStatus:
     device: str = ""
     device_type: str = "cpu"
     flops: float | None = None
-    source: str = "probe"  # "render": measured on real renders; "probe": a short run at worker start
+    source: str = "probe"  # "render": real renders; "probe": short runs on the worker; "guess": neither yet
     runs: int = 0
     workers: int = 0
 

@@ -268,8 +268,10 @@ def gatys_plan(*, photo: Photo, params: dict[str, Any]) -> GatysPlan:
         raise ValidationError({"method": worker.message})
     if worker.source == "render":
         basis = f"measured on this server's last {worker.runs} render{'s' if worker.runs != 1 else ''}"
+    elif worker.source == "probe":
+        basis = "measured by short test runs on the worker"
     else:
-        basis = "measured by a short test run when the worker started"
+        basis = "a rough guess until the worker has measured itself"
     size = (photo.width, photo.height)
     cost = estimate(plan, size, worker.device_type, flops=worker.flops)
     while cost.seconds > settings.STYLE_GATYS_MAX_SECONDS and plan.size > 128:

@@ -48,6 +48,11 @@ class QueueAppConfig(AppConfig):
         """This app's part of the worker's capability record (``nstsite.capabilities``)."""
         return {}
 
+    def when_idle(self, queue_names: list[str]) -> bool:
+        """Work for a worker on ``queue_names`` that has no job right now (between jobs, in the worker's
+        own thread); return True while more such work is due, so the worker comes back for it."""
+        return False
+
     def enqueue_startup_jobs(self) -> None:
         """Work the launcher queues once per start, after migrations (e.g. thumbnails of packaged data)."""
 

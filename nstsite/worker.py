@@ -60,6 +60,18 @@ def warm_up(queue_names: list[str]) -> None:
             app.warm_up(queue_names)
 
 
+def when_idle(queue_names: list[str]) -> bool:
+    """Each app's idle work (``QueueAppConfig.when_idle``); True while any app has more due."""
+    due = False
+    for app in queue_apps():
+        if set(app.worker_queues) & set(queue_names):
+            try:
+                due = app.when_idle(queue_names) or due
+            except Exception:  # idle work is an improvement, never a reason to stop taking jobs
+                log.warning("idle work of %s failed", app.label, exc_info=True)
+    return due
+
+
 def _sweep() -> None:
     """Fail rows of dead workers and restart queued rows whose job the queue lost."""
     from nstsite.jobs import reap_all_stale, reconcile
@@ -94,6 +106,26 @@ class WarmWorker(SimpleWorker):
             self._ordered_queues = self.queues[:]
         if not self.queues:
             raise SystemExit(f"no queue left that this worker can serve ({'; '.join(refused.values())})")
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+        """RQ's wait for the next job, woken every ``WORKER_IDLE_SECONDS`` while idle work is due
+        (e.g. re-measuring a throughput the start-up rush slowed down). Burst mode never waits."""
+        idle_due = settings.WORKER_WARMUP and timeout is not None and max_idle_time is None
+        while idle_due:
+            result = super().dequeue_job_and_maintain_ttl(timeout, settings.WORKER_IDLE_SECONDS)
+            if result is not None:
+                return result
+            idle_due = when_idle(self.queue_names())
+            self.advertise_now()  # a re-measured figure reaches the web tier at once
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+
+    def advertise_now(self) -> None:
+        from nstsite.capabilities import advertise
+
+        try:
+            advertise(capabilities_of(self.name, self.queue_names()))
+        except Exception:  # Redis blinking: the advertiser thread's next refresh will tell
+            log.warning("could not advertise this worker's capabilities", exc_info=True)
 
     def _advertise(self, stop: threading.Event) -> None:
         """Keep this worker's capability record alive (also during a long job) until ``stop``."""

@@ -116,7 +116,7 @@ def _run_gatys(render: Render, content: Image.Image, blend: list[tuple[Style, fl
     if last and last[-1].elapsed > 0:
         # What this render really cost is the next estimate's throughput for this network.
         flops = throughput_from_run(params, content.size, iterations_done=last[-1].iteration, seconds=last[-1].elapsed)
-        capacity.gatys_throughput_record(params.network, flops, source="render")
+        capacity.record_throughput(params.network, flops, source="render")
     return image
 
 

@@ -120,6 +120,12 @@ def device_flops(device_name: str) -> float:
     return 2 * 9 * 64 * 64 * 128 * 128 / seconds
 
 
+def rough_throughput(network: str, device: torch.device | str = "cpu") -> float:
+    """Effective FLOP/s of ``network`` guessed from one dense convolution on ``device`` (~0.2 s):
+    the figure to use before anything of the network itself has been measured."""
+    return device_flops(str(torch.device(device))) * _FALLBACK_EFFICIENCY[network]
+
+
 def estimate(
     params: GatysParams,
     content_size: tuple[int, int],
@@ -135,7 +141,7 @@ def estimate(
     :func:`throughput_from_run` measures it, e.g. published by a worker); ``None`` times one
     convolution on ``device`` here (rough).
     """
-    throughput = flops or device_flops(str(torch.device(device))) * _FALLBACK_EFFICIENCY[params.network]
+    throughput = flops or rough_throughput(params.network, device)
     evals = _LBFGS_EVALS_PER_ITERATION if params.optimizer == "lbfgs" else 1.0
     seconds, peak = 0.0, 0
     for side, iterations in zip(params.level_sizes(), params.level_iterations(), strict=True):

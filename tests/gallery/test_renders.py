@@ -188,15 +188,16 @@ def test_a_gatys_render_runs_on_the_offline_network_by_default_and_measures_its_
         params={"quality": "draft", "size": 64, "iterations": 6, "seed": 5},
     )  # fmt: skip
     assert render.params["network"] == "mobilenet-v2"
-    assert capacity.gatys_throughput("mobilenet-v2") is None
+    before = capacity.measured_throughput("mobilenet-v2") or {"runs": 0}
     run_worker("style")
     render.refresh_from_db()
     assert render.status == TaskStatus.SUCCEEDED, render.error
     assert max(render.width, render.height) == 64
     assert "random" not in render.device  # MobileNet-v2's real weights ship offline
     assert render.seed == 5
-    measured = capacity.gatys_throughput("mobilenet-v2")
+    measured = capacity.measured_throughput("mobilenet-v2")  # the burst worker runs in this process
     assert measured is not None and measured["source"] == "render" and measured["flops"] > 0
+    assert measured["runs"] == before["runs"] + 1
     client.force_login(user)
     page = client.get(f"/renders/{render.pk}/")  # its page, with the re-run form, shows
     assert page.status_code == 200 and "on mobilenet-v2" in page.content.decode()
@@ -398,7 +399,7 @@ def test_the_gatys_estimate_uses_the_workers_device_and_shows_a_downscale(
     def worker(device: str, flops: float, source: str = "probe", runs: int = 0) -> Capabilities:
         # what a worker on another host advertises
         networks = {"mobilenet-v2": {"flops": flops, "source": source, "runs": runs, "random_weights": False}}
-        return Capabilities("estimate-test-worker", ["style"], device, loss_networks=networks)
+        return Capabilities("estimate-test-worker", ["style-slow"], device, loss_networks=networks)
 
     url = f"/api/v1/estimate/gatys/?photo={photo.pk}&quality=best"
     advertise(worker("cuda (Test GPU)", 1e15))
@@ -448,8 +449,6 @@ def test_a_preset_submitted_during_a_gatys_render_does_not_wait_for_it(
     """`make run`'s two style workers: the quick one finishes a preset while the slow one is still on Gatys."""
     from django.db import connection
 
-    from gallery.progress import renders_progress
-
     database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
     env = {**os.environ, "DATABASE_URL": database_url, "MEDIA_ROOT": str(settings.MEDIA_ROOT),
            "WORKER_WARMUP": "false", "STYLE_GATYS_RANDOM_WEIGHTS": "true"}  # fmt: skip
@@ -470,8 +469,6 @@ def test_a_preset_submitted_during_a_gatys_render_does_not_wait_for_it(
         preset = services.render_create(
             owner=user, photo=photo, method="preset", blend=[(presets[0], 1.0)], params={"max_side": 128}
         )
-        # Its place in line counts only quick work: first, not behind the Gatys render.
-        assert renders_progress(renders=[preset])[preset.pk].position == 1
         while Render.objects.get(pk=preset.pk).status != TaskStatus.SUCCEEDED and time.monotonic() < deadline:
             time.sleep(0.2)
         assert Render.objects.get(pk=preset.pk).status == TaskStatus.SUCCEEDED
@@ -486,3 +483,21 @@ def test_a_preset_submitted_during_a_gatys_render_does_not_wait_for_it(
                 worker.wait(30)
             except subprocess.TimeoutExpired:
                 worker.kill()
+
+
+def test_a_renders_place_in_line_counts_only_its_own_lane(user, photo, painting, presets, queues):
+    from gallery.progress import renders_progress, status_text
+
+    running = services.render_create(
+        owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)], params={"quality": "draft", "size": 96}
+    )
+    Render.objects.filter(pk=running.pk).update(status=TaskStatus.RUNNING, progress=0.5)
+    waiting_gatys = services.render_create(
+        owner=user, photo=photo, method="gatys", blend=[(painting, 1.0)], params={"quality": "draft", "size": 96}
+    )
+    preset = services.render_create(owner=user, photo=photo, method="preset", blend=[(presets[0], 1.0)])
+    progress = renders_progress(renders=[waiting_gatys, preset])
+    assert progress[waiting_gatys.pk].position == 1 and progress[preset.pk].position == 1
+    # The preset does not wait out the running Gatys render; the queued Gatys render does.
+    assert progress[preset.pk].eta_seconds < progress[waiting_gatys.pk].eta_seconds
+    assert status_text(preset, progress[preset.pk]).startswith("Waiting · number 1 in line · about ")

@@ -163,3 +163,45 @@ def test_the_reconciler_puts_a_lost_vgg19_job_back_on_its_own_queue(user_api, ph
     assert queues["gatys-vgg19"].count == 1 and queues["style"].count == 0
     assert Render.objects.get(pk=response.json()["id"]).status == "queued"
     assert reconcile(grace=timedelta(0)) == {"requeued": 0, "failed": 0}  # now it is there
+
+
+def test_a_worker_keeps_its_own_throughput_best_probe_until_renders_replace_it(monkeypatch) -> None:
+    from gallery import capacity
+
+    monkeypatch.setattr(capacity, "_measured", {})
+    capacity.record_throughput("mobilenet-v2", 50e9, source="guess")
+    capacity.record_throughput("mobilenet-v2", 1.3e9, source="probe")  # measured beats a guess, even if lower
+    assert capacity.measured_throughput("mobilenet-v2")["flops"] == 1.3e9
+    capacity.record_throughput("mobilenet-v2", 10e9, source="probe")  # the machine settled
+    capacity.record_throughput("mobilenet-v2", 4e9, source="probe")  # a busy moment never lowers it
+    assert capacity.measured_throughput("mobilenet-v2") == {"flops": 10e9, "source": "probe", "runs": 0, "probes": 3}
+    assert capacity.settle_throughputs() is False  # three probes: no more idle work
+    capacity.record_throughput("mobilenet-v2", 8e9, source="render")
+    capacity.record_throughput("mobilenet-v2", 20e9, source="probe")  # renders are the truth now
+    capacity.record_throughput("mobilenet-v2", 6e9, source="render")
+    measured = capacity.measured_throughput("mobilenet-v2")
+    assert measured["source"] == "render" and measured["runs"] == 2 and measured["flops"] == 7e9
+
+
+def test_an_idle_worker_wakes_for_idle_work_and_still_takes_the_next_job(queues, settings, monkeypatch) -> None:
+    from nstsite import worker as worker_module
+    from nstsite.worker import WarmWorker
+
+    settings.WORKER_WARMUP, settings.WORKER_IDLE_SECONDS = True, 1
+    queue = queues["style"]
+    calls: list[int] = []
+
+    def idle_work(names: list[str]) -> bool:
+        calls.append(1)
+        if len(calls) == 2:  # the second wake-up is the last: then a job arrives
+            queue.enqueue("builtins.len", "abc")
+        return len(calls) < 2
+
+    monkeypatch.setattr(worker_module, "when_idle", idle_work)
+    worker = WarmWorker([queue], connection=queue.connection, name="idle-probe-worker")
+    try:
+        job, taken_from = worker.dequeue_job_and_maintain_ttl(30)
+    finally:
+        capabilities.withdraw("idle-probe-worker")
+    assert taken_from.name == "style" and job.func_name == "builtins.len"
+    assert len(calls) == 2  # woke while idle work was due, stopped when none was, then took the job
