@@ -21,9 +21,13 @@ from ml.style.gatys import GatysParams, run_gatys
 from ml.style.gatys_params import network_spec
 from ml.style.networks import LossNetwork
 
-# Multiples of the network's default α/β: for mobilenet-v2 (default 1e-3) exactly the paper's
-# 1e-5 … 1e-2; VGG19's default (1e-6, unnormalised losses) shifts its row of ratios accordingly.
-RATIO_STEPS = (1e-2, 1e-1, 1.0, 10.0)
+# Multiples of the network's default α/β, chosen by what the cells look like (bench/style_lab_spread.py,
+# docs/benchmarks.md): with MobileNet-v2's normalised losses (default 1e-3) every α/β from 1e-5 to 1e-2
+# gives the same fully painted cell (content loss 0.24 → 0.15), and the picture only comes back
+# between 1e-2 and 10 (content loss 0.15, 0.08, 0.016, 0.001). So the columns are 1e-2 … 10 there:
+# painting → photo, as in the paper's Figure 3. For VGG19 (unnormalised, default 1e-6) the same steps
+# are the paper's own 1e-5 … 1e-2.
+RATIO_STEPS = (10.0, 100.0, 1e3, 1e4)
 
 
 @dataclass(frozen=True)

@@ -97,16 +97,20 @@ def account(user, staff_user, testdata, run_worker, settings):  # type: ignore[n
     verification = verification_create(owner=user, upload_a=a, person=obama)
     mine = person_create(name="Aunt May", actor=user, owner=user)
     style_jpeg = _small_jpeg(testdata / "style" / "styles" / "starry_night.jpg", side=256)
-    gallery_services.style_create(owner=user, upload=SimpleUploadedFile("starry.jpg", style_jpeg))
+    painting = gallery_services.style_create(owner=user, upload=SimpleUploadedFile("starry.jpg", style_jpeg))
+    # A style lab at its real cell size (one iteration each: the grid's layout is what is checked).
+    lab = gallery_services.style_lab_create(owner=user, photo=photo, style=painting, cell_size=160, iterations=1)
     run_worker("faces", "style")
     from gallery.runs.landing import landing_examples_render
 
     landing_examples_render(folder=testdata, max_side=240)  # the visitors' landing page shows them
     render.refresh_from_db()
     assert render.status == TaskStatus.SUCCEEDED, render.error
+    lab.refresh_from_db()
+    assert lab.status == TaskStatus.SUCCEEDED, lab.error
     assert Verification.objects.get(pk=verification.pk).status == TaskStatus.SUCCEEDED
     return {"photo": photo, "crowd": crowd, "render": render, "scan": scan, "verification": verification,
-            "person": obama, "mine": mine}  # fmt: skip
+            "person": obama, "mine": mine, "lab": lab}  # fmt: skip
 
 
 def _user_pages(account) -> list[str]:  # type: ignore[no-untyped-def]
@@ -115,7 +119,7 @@ def _user_pages(account) -> list[str]:  # type: ignore[no-untyped-def]
         "/", "/upload/", f"/photos/{photo}/", f"/photos/{crowd}/", f"/renders/{account['render'].pk}/", "/renders/",
         "/styles/", "/faces/", f"/faces/photos/{crowd}/", f"/faces/scans/{account['scan'].pk}/", "/faces/verify/",
         f"/faces/verify/{account['verification'].pk}/", "/accounts/profile/", "/accounts/password_change/",
-        "/no-such-page/", "/faces/people/", f"/faces/people/{account['mine'].pk}/",
+        "/no-such-page/", "/faces/people/", f"/faces/people/{account['mine'].pk}/", f"/labs/{account['lab'].pk}/",
     ]  # fmt: skip
 
 
@@ -192,7 +196,8 @@ def test_every_page_fits_a_phone_keeps_names_off_other_faces_and_passes_axe(
                       axe_pages=AXE_PAGES)  # fmt: skip
     problems += _walk(browser, live_server, staff_user.username, [*STAFF_PAGES, f"/faces/directory/{account['person'].pk}/"],
                       PHONE, shots, "staff", axe_pages=AXE_PAGES)  # fmt: skip
-    main = ["/", f"/photos/{account['photo'].pk}/", f"/photos/{account['crowd'].pk}/", "/renders/", "/faces/"]
+    main = ["/", f"/photos/{account['photo'].pk}/", f"/photos/{account['crowd'].pk}/", "/renders/", "/faces/",
+            f"/labs/{account['lab'].pk}/"]  # fmt: skip
     problems += _walk(browser, live_server, user.username, main, DESKTOP, shots, "user", axe_pages=AXE_PAGES)
     assert not problems, "\n".join(problems)
 

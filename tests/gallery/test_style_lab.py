@@ -41,7 +41,7 @@ def test_a_style_lab_renders_its_grid_in_one_job_shows_it_and_renders_a_picked_c
     assert lab.status == TaskStatus.SUCCEEDED, lab.error
     assert lab.progress == 1.0 and lab.network == "mobilenet-v2"
     assert [c["depth"] for c in lab.cells] == [d for d in range(1, 6) for _ in range(4)]
-    assert lab.ratios == [1e-5, 1e-4, 1e-3, 1e-2]
+    assert lab.ratios == [1e-2, 1e-1, 1.0, 10.0]  # painting → photo in MobileNet-v2's normalised units
     assert [len(c["style_layers"]) for c in lab.cells[::4]] == [1, 2, 3, 4, 5]
     images = [np.asarray(Image.open(lab.sheet.storage.open(c["image"])), dtype=np.float32) for c in lab.cells]
     assert all(max(i.shape[:2]) == 64 for i in images)
@@ -53,7 +53,7 @@ def test_a_style_lab_renders_its_grid_in_one_job_shows_it_and_renders_a_picked_c
     # the page shows the grid to its owner only
     client.force_login(user)
     page = client.get(f"/labs/{lab.pk}/").content.decode()
-    assert page.count(f"/labs/{lab.pk}/cells/") == 20 and "α/β = 1e-05" in page and "5 style layers" in page
+    assert page.count(f"/labs/{lab.pk}/cells/") == 20 and "α/β 0.01" in page and "5 layers" in page
     cell = client.get(f"/labs/{lab.pk}/cells/19")
     assert cell.status_code == 200 and Image.open(io.BytesIO(b"".join(cell.streaming_content))).size[0] == 64
 
