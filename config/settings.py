@@ -102,12 +102,11 @@ REDIS_URL = env_str("REDIS_URL", "redis://localhost:6379/0")
 
 JOB_TIMEOUT_STYLE = env_int("JOB_TIMEOUT_STYLE", 1800)
 JOB_TIMEOUT_FACES = env_int("JOB_TIMEOUT_FACES", 600)
-# Routing (nstsite/capabilities.py, docs/deploy.md): "style" takes every style job that needs only
-# packaged weights; "gatys-vgg19" Gatys on VGG19, whose weights are downloaded, so only workers that
-# have them listen there; "faces" every face job.
+# Routing (gallery/capacity.py, docs/deploy.md): "style" takes the quick style jobs (presets, any
+# painting, previews) and "style-slow" Gatys on packaged weights and style labs — separate queues and
+# workers, so a preset never waits behind a minutes-long optimisation; "gatys-vgg19" Gatys on VGG19,
+# whose weights are downloaded, so only workers that have them listen there; "faces" every face job.
 RQ_QUEUES = {
-    # Instant work (presets, any painting, previews) and slow work (Gatys, labs) have separate
-    # queues and workers, so a preset never waits behind a minutes-long optimisation.
     "style": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_STYLE},
     "style-slow": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_STYLE},
     "gatys-vgg19": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_STYLE},

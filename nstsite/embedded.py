@@ -108,9 +108,28 @@ def redis_url(data_dir: Path) -> str:
     with _lock(data_dir / "redis.lock"):
         (holders / str(os.getpid())).touch()
         atexit.register(_release_redis, data_dir)
-        if not _redis_answers(sock):
+        if not _redis_answers(sock) and _redis_pid(data_dir) is None:
             _start_redis(data_dir, sock)
     return f"unix://{sock}"
+
+
+def _redis_pid(data_dir: Path) -> int | None:
+    """The pid of the Redis server that owns ``data_dir`` while that process exists, else None.
+
+    A server that does not answer a ping may be stopped (SIGSTOP), swapping or loading its
+    append-only file: it is not dead, and starting a second one on the same socket and files would
+    split the queue in two (one half of the processes on each). Only a gone process is dead.
+    """
+    try:
+        pid = int((data_dir / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None  # no such process (or no /proc: then the ping alone decides, as before)
+    # A reused pid is not our server: ours was started with this data directory's socket.
+    return pid if str(data_dir / "redis.sock").encode() in command else None
 
 
 def _start_redis(data_dir: Path, sock: Path) -> None:
@@ -295,13 +314,14 @@ def embedded_postgres_dir() -> Path | None:
 
 
 def redis_ensure(data_dir: Path) -> bool:
-    """Start the embedded Redis in ``data_dir`` again if it stopped answering; True if it was restarted.
+    """Start the embedded Redis in ``data_dir`` again if its process is gone; True if it was restarted.
 
-    Its append-only file brings back every job that was queued when it went down.
+    A server that is alive but not answering (stopped, busy) is left alone: clients reconnect when
+    it answers again. Its append-only file brings back every job that was queued when it went down.
     """
     sock = data_dir / "redis.sock"
     with _lock(data_dir / "redis.lock"):
-        if _redis_answers(sock):
+        if _redis_answers(sock) or _redis_pid(data_dir) is not None:
             return False
         _start_redis(data_dir, sock)
     return True

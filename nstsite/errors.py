@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.shortcuts import resolve_url
 from django.template import loader
@@ -34,6 +34,13 @@ TITLES = {
 
 
 STAFF_ONLY = "Staff only."
+
+
+class BadInput(BadRequest):
+    """A request parameter that is not what it must be; the message says which and why (a 400).
+
+    Raised by :mod:`nstsite.inputs`; answered by :func:`bad_request`, as a page or as the API's JSON.
+    """
 
 
 def error_page(request: HttpRequest, status: int, *, staff_only: bool = False, message: str = "") -> HttpResponse:
@@ -55,8 +62,6 @@ def api_error(status: int, message: str = "") -> JsonResponse:
 
 def bad_request(request: HttpRequest, exception: Exception | None = None, message: str = "") -> HttpResponse:
     """400: our page, or the API's JSON error under ``/api/``, saying what was wrong when we know."""
-    from nstsite.inputs import BadInput
-
     if not message and isinstance(exception, BadInput):
         message = str(exception)
     if request.path.startswith("/api/"):
@@ -112,9 +117,7 @@ class BrandedErrorsMiddleware:
         return error_page(request, response.status_code)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        """A view's :class:`~nstsite.inputs.BadInput`: our 400 with its message, DEBUG or not."""
-        from nstsite.inputs import BadInput
-
+        """A view's :class:`BadInput`: our 400 with its message, DEBUG or not."""
         return bad_request(request, exception) if isinstance(exception, BadInput) else None
 
 

@@ -13,17 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponseBase, QueryDict
+
+from nstsite.errors import BadInput, bad_request
 
 MAX_ID = 2**63 - 1  # PostgreSQL bigint
 _DIGITS = re.compile(r"[0-9]{1,19}")
 # C0 controls except tab, newline and carriage return (text areas send those), and DEL.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-class BadInput(BadRequest):
-    """A request parameter that is not what it must be; the message says which and why."""
 
 
 def parse_id(value: str, name: str) -> int:
@@ -67,8 +64,6 @@ class InputHygieneMiddleware:
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view: object, args: object, kwargs: object) -> HttpResponseBase | None:
-        from nstsite.errors import bad_request
-
         bad = has_control_characters(request.GET)
         if not bad and request.content_type == "application/x-www-form-urlencoded":
             bad = has_control_characters(request.POST)

@@ -80,7 +80,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     from rest_framework.exceptions import ValidationError
     from rest_framework.views import exception_handler as drf_exception_handler
 
-    from nstsite.inputs import BadInput
+    from nstsite.errors import BadInput
 
     if isinstance(exc, DjangoValidationError):
         exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
