@@ -12,7 +12,13 @@ class FacesConfig(apps.QueueAppConfig):
     required_queues = ("faces",)
 
     def ready(self) -> None:
-        from faces import signals  # noqa: F401 - connects the file clean-up receivers
+        from faces.models import Calibration, Face, Upload
+        from nstsite.files import erase_files_with_rows
+
+        # Crops, enrollment photos and ROC plots go with their rows, however they are deleted.
+        erase_files_with_rows(Face, "crop")
+        erase_files_with_rows(Upload, "image")
+        erase_files_with_rows(Calibration, "roc")
 
     def warm_up(self, queue_names: list[str]) -> None:
         from faces import engines

@@ -22,6 +22,18 @@ class GalleryConfig(apps.QueueAppConfig):
         if any(capacity.is_slow_queue(name) for name in queue_names):
             capacity.probe_throughputs()
 
+    def ready(self) -> None:
+        from gallery.models import Photo, Render, Style, StyleLab
+        from gallery.previews import preview_names
+        from nstsite.files import erase_files_with_rows
+
+        # Every file goes with its row, however the row is deleted: a service, the admin, a
+        # cascade (a photo's renders and labs, a user's everything) or a bulk QuerySet.delete().
+        erase_files_with_rows(Photo, "image", "thumbnail", also=lambda photo: preview_names(photo_pk=photo.pk))
+        erase_files_with_rows(Render, "result", "preview")
+        erase_files_with_rows(Style, "image", "thumbnail", "checkpoint")
+        erase_files_with_rows(StyleLab, "sheet", also=lambda lab: [str(c.get("image") or "") for c in lab.cells])
+
     def when_idle(self, queue_names: list[str]) -> bool:
         from gallery import capacity
 

@@ -53,14 +53,14 @@ def photo_previews_ensure(*, photo: Photo) -> bool:
     return False
 
 
-def photo_previews_delete(*, photo_pk: int) -> None:
+def preview_names(*, photo_pk: int) -> list[str]:
+    """Storage names of every preview drawn for a photo (they go with it: gallery/apps.py)."""
     folder = f"previews/{photo_pk}"
     try:
         _, files = default_storage.listdir(folder)
     except (FileNotFoundError, NotImplementedError, OSError):
-        return
-    for name in files:
-        default_storage.delete(f"{folder}/{name}")
+        return []
+    return [f"{folder}/{name}" for name in files]
 
 
 # --- a live preview of a blend, exact: the network itself at preview size ------------------------

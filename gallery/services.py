@@ -85,34 +85,25 @@ def photos_create(*, owner: Any, uploads: Sequence[UploadedFile]) -> list[tuple[
                 photo_uploaded(photo=photo)
     except IntegrityError:
         # The same file arrived twice at once (two tabs): keep nothing from this request.
-        _delete_files(stored)
+        _erase_unsaved(stored)
         raise UploadError("This photo is being uploaded already; refresh the gallery.") from None
     except BaseException:
-        _delete_files(stored)
+        _erase_unsaved(stored)
         raise
     return results
 
 
 def photo_delete(*, photo: Photo) -> None:
-    """Delete a photo, its renders, its faces and every file they had."""
+    """Delete a photo, its renders, style labs and faces; their files go after the commit (gallery/apps.py)."""
     from faces.hooks import photo_deleting
-    from gallery.previews import photo_previews_delete
 
-    photo_deleting(photo=photo)
-    renders = list(photo.renders.all())
-    labs = list(photo.style_labs.all())
-    photo_pk = photo.pk
     with transaction.atomic():
+        photo_deleting(photo=photo)
         photo.delete()
-    photo_previews_delete(photo_pk=photo_pk)
-    for render in renders:
-        _delete_render_files(render)
-    for lab in labs:
-        _delete_lab_files(lab)
-    _delete_files([photo])
 
 
-def _delete_files(photos: Iterable[Photo]) -> None:
+def _erase_unsaved(photos: Iterable[Photo]) -> None:
+    """The files of photos whose rows were never saved (no row, so no delete to take them along)."""
     for photo in photos:
         for field in (photo.image, photo.thumbnail):
             if field.name:
@@ -148,10 +139,7 @@ def style_create(*, owner: Any, upload: UploadedFile, name: str = "") -> Style:
 
 
 def style_delete(*, style: Style) -> None:
-    files = [(f.storage, f.name) for f in (style.image, style.thumbnail, style.checkpoint) if f.name]
-    style.delete()
-    for storage, name in files:
-        storage.delete(name)
+    style.delete()  # its files go after the commit (gallery/apps.py)
 
 
 def presets_sync() -> None:
@@ -346,14 +334,7 @@ def render_rerun(
 
 def render_delete(*, render: Render) -> None:
     Render.cancel(render.pk)
-    render.delete()
-    _delete_render_files(render)
-
-
-def _delete_render_files(render: Render) -> None:
-    for field in (render.result, render.preview):
-        if field.name:
-            field.storage.delete(field.name)
+    render.delete()  # its files go after the commit (gallery/apps.py)
 
 
 # --- style lab -------------------------------------------------------------------------------
@@ -416,12 +397,4 @@ def style_lab_pick(*, lab: StyleLab, index: int, quality: str = "standard") -> R
 
 def style_lab_delete(*, lab: StyleLab) -> None:
     StyleLab.cancel(lab.pk)
-    lab.delete()
-    _delete_lab_files(lab)
-
-
-def _delete_lab_files(lab: StyleLab) -> None:
-    storage = lab.sheet.storage
-    for name in [lab.sheet.name, *(str(c.get("image") or "") for c in lab.cells)]:
-        if name:
-            storage.delete(name)
+    lab.delete()  # its files go after the commit (gallery/apps.py)

@@ -8,12 +8,15 @@ storage (S3) :func:`serve` redirects to a short-lived signed URL instead of stre
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.core.files.storage import default_storage
+from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
+from django.db.models.signals import post_delete
 from django.http import FileResponse, Http404, HttpResponseBase, HttpResponseRedirect
 from PIL import Image
 
@@ -67,3 +70,33 @@ def open_stored_image(field: FieldFile) -> Image.Image:
     """The image stored in ``field``, decoded (RGB, upright); raises ``ml.images.ImageError`` if it is not one."""
     with field.open("rb") as handle:
         return open_image(handle.read())
+
+
+# --- the file lifecycle: a row's files go when the row goes, however it goes -----------------------
+
+
+def erase_on_commit(storage: Any, names: Iterable[str]) -> None:
+    """Delete ``names`` from ``storage`` once the current transaction commits (at once outside one),
+    so a rolled-back delete keeps its files."""
+    wanted = [name for name in names if name]
+    if wanted:
+        transaction.on_commit(lambda: [storage.delete(name) for name in wanted])
+
+
+def erase_files_with_rows(
+    model: type[models.Model], *fields: str, also: Callable[[Any], Iterable[str]] | None = None
+) -> None:
+    """Delete a ``model`` row's files (its file ``fields``, and the storage names ``also(row)``
+    returns) after every delete that commits: a service's, the admin's, a cascade's, a
+    ``QuerySet.delete()`` — they all send ``post_delete`` for each row, while ``Model.delete()`` is
+    skipped by all but the first. Apps call this once, from ``AppConfig.ready``."""
+
+    def erase(sender: type[models.Model], instance: Any, **kwargs: Any) -> None:
+        files = [getattr(instance, field) for field in fields]
+        storage = next((f.storage for f in files), None)
+        for file in files:
+            erase_on_commit(file.storage, [file.name or ""])
+        if also is not None:
+            erase_on_commit(storage or default_storage, list(also(instance)))
+
+    post_delete.connect(erase, sender=model, weak=False, dispatch_uid=f"erase-files:{model._meta.label}")

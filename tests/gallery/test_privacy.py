@@ -111,10 +111,11 @@ def test_global_presets_cannot_be_deleted_by_users(owned, user):
     assert Style.objects.filter(pk=owned["preset"].pk).exists()
 
 
-def test_deleting_a_photo_removes_its_files_and_renders(owned, user):
+def test_deleting_a_photo_removes_its_files_and_renders(owned, user, django_capture_on_commit_callbacks):
     photo, render = owned["photo"], owned["render"]
     files = [photo.image.path, photo.thumbnail.path, render.result.path, render.preview.path]
-    assert _as(user).delete(f"/api/v1/photos/{photo.pk}/").status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):  # the files go once the delete commits
+        assert _as(user).delete(f"/api/v1/photos/{photo.pk}/").status_code == 204
     import os
 
     assert not Render.objects.filter(pk=render.pk).exists()

@@ -72,3 +72,35 @@ def test_staff_accounts_cannot_delete_themselves(staff_user, client):
     response = client.post("/accounts/delete/", {"password": PASSWORD}, follow=True)
     assert "another admin" in response.content.decode()
     assert get_user_model().objects.filter(pk=staff_user.pk).exists()
+
+
+def test_an_admin_deleting_a_user_erases_their_files_too(full_account, django_user_model, settings):
+    from django.test import Client
+
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-1234")
+    admin = Client()
+    admin.force_login(root)
+    response = admin.post(f"/admin/auth/user/{full_account.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Photo.objects.exists() and not Style.objects.filter(kind="image").exists()
+    assert _files(settings) == []  # the cascade's rows took their files with them
+
+
+def test_a_bulk_delete_erases_files_and_a_rolled_back_one_keeps_them(user, testdata: Path, settings):
+    from django.db import transaction
+
+    painting = (testdata / "style" / "styles" / "wave.jpg").read_bytes()
+    for name in ("a.jpg", "b.jpg"):
+        services.style_create(owner=user, upload=SimpleUploadedFile(name, painting))
+    kept = _files(settings)
+    assert len(kept) == 4  # two images, two thumbnails
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        Style.objects.filter(owner=user).delete()
+        raise Abort
+    assert _files(settings) == kept and Style.objects.filter(owner=user).count() == 2
+    Style.objects.filter(owner=user).delete()  # the admin's bulk action: no Model.delete() at all
+    assert _files(settings) == []
