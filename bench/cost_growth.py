@@ -64,7 +64,7 @@ def one(engine: str, side: int, repeats: int) -> dict[str, float]:
         def run() -> object:
             stamps.clear()
             params = GatysParams(size=side, iterations=3)
-            run_gatys(photo, [(photo.rotate(90), 1.0)], params, vgg=vgg, device="cpu",
+            run_gatys(photo, [(photo.rotate(90), 1.0)], params, net=vgg, device="cpu",
                       on_progress=lambda p: stamps.append(p.elapsed))  # fmt: skip
             return None
 

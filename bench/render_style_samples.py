@@ -66,7 +66,7 @@ def main() -> int:
         )
         arbitrary.stylize(photo, first_style, strength=0.5).save(args.out / f"{stem}_arbitrary_starry_strength05.png")
         params = GatysParams(size=128, iterations=30, optimizer="adam", init="content", style_weight=1e4)
-        gatys = run_gatys(photo, [(first_style, 1.0)], params, vgg=vgg, device="cpu")
+        gatys = run_gatys(photo, [(first_style, 1.0)], params, net=vgg, device="cpu")
         gatys.save(args.out / f"{stem}_gatys_RANDOM_WEIGHTS_128px.png")
         print(f"{stem}: done ({time.perf_counter() - started:.0f} s)", flush=True)
 

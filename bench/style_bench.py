@@ -81,7 +81,7 @@ def gatys_one(optimizer: str, side: int, iterations: int) -> dict[str, float]:
     base_rss = _reset_peak_rss()
     stamps: list[float] = []
     params = GatysParams(size=side, iterations=iterations + 1, optimizer=optimizer)  # type: ignore[arg-type]
-    run_gatys(content, [(style, 1.0)], params, vgg=vgg, device="cpu", on_progress=lambda p: stamps.append(p.elapsed))
+    run_gatys(content, [(style, 1.0)], params, net=vgg, device="cpu", on_progress=lambda p: stamps.append(p.elapsed))
     per_iteration = (stamps[-1] - stamps[0]) / (len(stamps) - 1)  # excludes target computation and first step
     peak = _peak_rss()
     guess = estimate(GatysParams(size=side, iterations=1, optimizer=optimizer), (side, side), "cpu")  # type: ignore[arg-type]

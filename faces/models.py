@@ -263,10 +263,6 @@ class Face(models.Model):
         return (self.x1, self.y1, self.x2, self.y2)
 
     @property
-    def is_reference(self) -> bool:
-        return self.assignment in Assignment.references()
-
-    @property
     def is_kept(self) -> bool:
         return self.assignment in Assignment.kept()
 

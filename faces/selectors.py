@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from django.db.models import Count, Q, QuerySet
 
-from faces.models import Assignment, Face, FaceScan, Person, PersonQuerySet, Reidentification, Upload, UploadPurpose
-from nstsite.models import ACTIVE
+from faces.models import Assignment, Face, Person, PersonQuerySet, Upload, UploadPurpose
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -29,11 +28,6 @@ def open_faces(owner_id: int | None, embedder: str) -> QuerySet[Face]:
         embedder=embedder, embedding__isnull=False, photo__isnull=False, assignment__in=OPEN_ASSIGNMENTS
     )
     return faces.filter(owner_id=owner_id) if owner_id is not None else faces
-
-
-def reidentification_pending(*, owner_id: int | None) -> bool:
-    """Whether a pass for this owner (or for everyone) is queued or running (pages say so)."""
-    return Reidentification.objects.filter(Q(owner_id=owner_id) | Q(owner__isnull=True), status__in=ACTIVE).exists()
 
 
 def active_people() -> PersonQuerySet:
@@ -147,11 +141,6 @@ def reference_set(embedder: str) -> tuple[np.ndarray, np.ndarray]:
     if not rows:
         return np.zeros((0, 1), np.float32), np.zeros(0, np.int64)
     return np.stack([np.asarray(e, np.float32) for _, e in rows]), np.asarray([p for p, _ in rows], np.int64)
-
-
-def latest_scan(*, photo: Photo | None = None, upload: Upload | None = None) -> FaceScan | None:
-    source = {"photo": photo} if photo is not None else {"upload": upload}
-    return FaceScan.objects.filter(**source).order_by("-created", "-id").first()
 
 
 def user_uploads(user: Any) -> QuerySet[Upload]:

@@ -63,7 +63,3 @@ def create_index_sql(embedder: str, dim: int, table: str = "faces_face") -> str:
         f"CREATE INDEX IF NOT EXISTS {index_name(embedder)} ON {table} USING hnsw ({cast(dim)} vector_cosine_ops) "
         f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) WHERE {predicate(embedder)}"
     )
-
-
-def drop_index_sql(embedder: str) -> str:
-    return f"DROP INDEX IF EXISTS {index_name(embedder)}"

@@ -27,8 +27,6 @@ MTCNN_WEIGHTS = "facenet_pytorch/data/{pnet,rnet,onet}.pt"
 # pyramid upsample the image, which defeats downscaling large photos.
 PNET_WINDOW = 12
 
-LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
-
 
 @dataclass
 class DetectedFace:

@@ -26,7 +26,6 @@ import numpy as np
 from ml.faces.dataset import FaceSet, embed_folder
 from ml.faces.metrics import (
     auc,
-    best_threshold,
     calibrate,
     eer,
     kfold_accuracy,
@@ -245,8 +244,3 @@ def evaluate_folder(
     """Detect, embed and evaluate every photo under ``path/<person>/`` (see module docstring)."""
     faces = embed_folder(path, embedder, detector)
     return evaluate_faceset(faces, embedder.name, folds, target_fars, seed, skipped=len(faces.skipped))
-
-
-def best_accuracy_threshold(distances: np.ndarray, same: np.ndarray) -> float:
-    """The single best-accuracy threshold on these pairs (for reference; biased on its own pairs)."""
-    return best_threshold(distances, same)[0]

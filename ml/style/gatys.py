@@ -234,7 +234,6 @@ def run_gatys(
     params: GatysParams,
     *,
     net: LossNetwork | None = None,
-    vgg: LossNetwork | None = None,
     device: torch.device | str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -243,8 +242,7 @@ def run_gatys(
     """Render ``content`` in the blended style of ``styles`` (``[(image, weight), ...]``); returns RGB.
 
     The output's longest side is ``params.size``. ``net``: the loaded loss network named by
-    ``params.network`` (:func:`load_network`; reuse it across jobs; ``vgg`` is an older name for
-    it); ``None`` loads it (VGG19 raises :class:`ml.weights.MissingWeightsError` if absent). ``on_progress`` is called after every iteration (with a preview image every
+    ``params.network`` (:func:`load_network`; reuse it across jobs); ``None`` loads it (VGG19 raises :class:`ml.weights.MissingWeightsError` if absent). ``on_progress`` is called after every iteration (with a preview image every
     ``preview_every`` iterations, 0 = never). ``should_stop`` is checked before every iteration;
     when it returns true :class:`Cancelled` is raised (with the partial image). Raises
     :class:`ml.images.ImageError` for unusable images and ``ValueError`` for bad options.
@@ -252,7 +250,6 @@ def run_gatys(
     started = time.perf_counter()
     device = pick_device(str(device) if device is not None else None)
     content = check_image(content)
-    net = net if net is not None else vgg
     if net is None:
         net = load_network(params.network, pooling=params.pooling, device=device)
     elif network_name(net) != params.network:

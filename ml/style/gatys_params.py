@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 Optimizer = Literal["lbfgs", "adam"]
@@ -243,10 +243,6 @@ class GatysParams:
     def ratio(self) -> float:
         """α/β, the content-to-style ratio of the paper (its figures use 1e-3 ... 1e-4 with their normalisation)."""
         return self.content_weight / self.style_weight if self.style_weight else float("inf")
-
-    def with_ratio(self, ratio: float) -> GatysParams:
-        """A copy with ``style_weight = content_weight / ratio``."""
-        return replace(self, style_weight=self.content_weight / ratio)
 
     def layer_weights(self) -> tuple[float, ...]:
         """Per-style-layer weights, normalised to sum 1."""
