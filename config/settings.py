@@ -112,7 +112,9 @@ RQ_QUEUES = {
     "gatys-vgg19": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_STYLE},
     "faces": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": JOB_TIMEOUT_FACES},
 }
-RQ = {"COMMIT_MODE": "on_db_commit"}
+# One commit mechanism: nstsite.jobs.enqueue_after_commit waits for the commit itself, so django-rq
+# enqueues at once when asked (inside that callback there is no transaction any more).
+RQ = {"COMMIT_MODE": "auto"}
 RQ_SHOW_ADMIN_LINK = True
 # Failed jobs keep only ids (never images), but a year of them is still clutter: keep a week.
 RQ_FAILURE_TTL = env_int("RQ_FAILURE_TTL", 7 * 24 * 3600)

@@ -14,17 +14,12 @@ public by design, and served only by name from that manifest.
 from __future__ import annotations
 
 import json
-import logging
 
-import django_rq
 from django.core.files.storage import default_storage
-from django.db import transaction
-from redis.exceptions import RedisError
 
 from gallery.capacity import STYLE_QUEUE
 from gallery.runs.landing import MANIFEST, source_dir
-
-log = logging.getLogger(__name__)
+from nstsite.jobs import enqueue_after_commit
 
 
 def examples() -> list[dict[str, str]]:
@@ -42,10 +37,5 @@ def landing_examples_ensure() -> None:
         return
     from gallery.jobs import landing_examples_run
 
-    def _send() -> None:
-        try:
-            django_rq.get_queue(STYLE_QUEUE).enqueue(landing_examples_run, job_id="landing-examples")
-        except RedisError:
-            log.warning("could not enqueue the landing examples; they will be rendered on the next start")
-
-    transaction.on_commit(_send)
+    # Redis down: they are rendered on the next start.
+    enqueue_after_commit(STYLE_QUEUE, landing_examples_run, job_id="landing-examples")

@@ -8,19 +8,13 @@ served only to its owner, and deleted with it.
 
 from __future__ import annotations
 
-import logging
-
-import django_rq
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.db import transaction
-from redis.exceptions import RedisError
 
 from gallery.capacity import STYLE_QUEUE
 from gallery.models import Photo
 from gallery.runs.previews import blend_cache_key, preview_name
-
-log = logging.getLogger(__name__)
+from nstsite.jobs import enqueue_after_commit
 
 
 def _last_preset() -> int:
@@ -42,14 +36,10 @@ def photo_previews_ensure(*, photo: Photo) -> bool:
         return False  # asked for within the last ten minutes
     from gallery.jobs import photo_previews_run
 
-    def _send() -> None:
-        try:
-            django_rq.get_queue(STYLE_QUEUE).enqueue(photo_previews_run, photo.pk, job_id=f"previews-{photo.pk}")
-        except RedisError:
-            cache.delete(f"gallery:previews-pending:{photo.pk}")
-            log.warning("could not enqueue the style previews of photo %s", photo.pk)
-
-    transaction.on_commit(_send)
+    enqueue_after_commit(
+        STYLE_QUEUE, photo_previews_run, photo.pk, job_id=f"previews-{photo.pk}",
+        when_down=lambda: cache.delete(f"gallery:previews-pending:{photo.pk}"),  # asking again retries
+    )  # fmt: skip
     return False
 
 
@@ -89,14 +79,11 @@ def blend_preview_request(
     if cache.add(blend_cache_key(photo, key) + ":pending", 1, timeout=120):
         from gallery.jobs import blend_preview_run
 
-        try:
-            django_rq.get_queue(STYLE_QUEUE).enqueue(
-                blend_preview_run, photo.pk, weights, strength, preserve_color, key,
-                job_id=f"blend-preview-{photo.pk}-{key}", at_front=True, result_ttl=0,
-            )  # fmt: skip
-        except RedisError:
-            cache.delete(blend_cache_key(photo, key) + ":pending")
-            log.warning("could not enqueue a blend preview of photo %s", photo.pk)
+        enqueue_after_commit(
+            STYLE_QUEUE, blend_preview_run, photo.pk, weights, strength, preserve_color, key,
+            job_id=f"blend-preview-{photo.pk}-{key}", at_front=True, result_ttl=0,
+            when_down=lambda: cache.delete(blend_cache_key(photo, key) + ":pending"),
+        )  # fmt: skip
     return key, False
 
 

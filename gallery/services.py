@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import django_rq
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from gallery import options
 from gallery.capacity import STYLE_QUEUE
@@ -23,11 +20,9 @@ from gallery.models import Photo, Render, RenderMethod, RenderStyle, Style, Styl
 from ml.style.estimate import Estimate, estimate
 from ml.style.gatys_params import GatysParams
 from nstsite import jobs
+from nstsite.jobs import enqueue_after_commit
 from nstsite.models import TaskStatus
 from nstsite.uploads import DECODE_SLOTS, UploadError, encode, read_upload, thumbnail
-
-log = logging.getLogger(__name__)
-
 
 # --- photos ----------------------------------------------------------------------------------
 
@@ -156,13 +151,8 @@ def presets_ensure_thumbnails() -> None:
     if Style.objects.filter(kind=StyleKind.PRESET, thumbnail="").exists():
         from gallery.jobs import presets_render_thumbnails
 
-        def _send() -> None:
-            try:
-                django_rq.get_queue(STYLE_QUEUE).enqueue(presets_render_thumbnails, job_id="preset-thumbnails")
-            except RedisError:
-                log.warning("could not enqueue preset thumbnails; they will be drawn on the next start")
-
-        transaction.on_commit(_send)
+        # Redis down: they are drawn on the next start.
+        enqueue_after_commit(STYLE_QUEUE, presets_render_thumbnails, job_id="preset-thumbnails")
 
 
 # --- renders ---------------------------------------------------------------------------------

@@ -110,6 +110,32 @@ def kinds() -> list[TaskKind]:
     return list(_KINDS.values())
 
 
+def enqueue_after_commit(
+    queue: str,
+    func: Callable[..., Any],
+    *args: Any,
+    when_down: Callable[[], object] | None = None,
+    **options: Any,
+) -> None:
+    """The one way anything is enqueued: ``func(*args)`` on ``queue`` once the current transaction
+    commits (at once outside one), so a worker never looks for a row that is not there yet.
+
+    ``options`` are RQ's (``job_id``, ``at_front``, ``result_ttl``, ``job_timeout``, …). If Redis
+    cannot be reached the error is logged and ``when_down()`` runs (fail the row, forget a
+    "pending" mark); what the request saved stays saved.
+    """
+
+    def _send() -> None:
+        try:
+            django_rq.get_queue(queue).enqueue(func, *args, **options)
+        except RedisError:
+            log.exception("could not enqueue %s%s on %s", func.__name__, args, queue)
+            if when_down is not None:
+                when_down()
+
+    transaction.on_commit(_send)
+
+
 def enqueue(
     queue: str,
     func: Callable[..., Any],
@@ -118,26 +144,18 @@ def enqueue(
     *,
     job_timeout: int | None = None,
 ) -> None:
-    """Enqueue ``func(pk)`` on ``queue`` once the current transaction commits; :func:`task_failed` handles its failure.
-
-    If Redis cannot be reached the row is failed with :data:`QUEUE_DOWN`; what was saved stays.
-    """
-
-    def _send() -> None:
-        try:
-            django_rq.get_queue(queue).enqueue(
-                func,
-                pk,
-                job_timeout=job_timeout,
-                retry=Retry(max=settings.RQ_RETRY_MAX) if settings.RQ_RETRY_MAX else None,
-                failure_ttl=settings.RQ_FAILURE_TTL,
-                on_failure=Callback(task_failed),
-            )
-        except RedisError:
-            log.exception("could not enqueue %s(%s) on %s", func.__name__, pk, queue)
-            task_model.fail(pk, QUEUE_DOWN)
-
-    transaction.on_commit(_send)
+    """Enqueue the job of row ``pk`` after commit, retried ``RQ_RETRY_MAX`` times; :func:`task_failed`
+    handles its failure. If Redis cannot be reached the row is failed with :data:`QUEUE_DOWN`."""
+    enqueue_after_commit(
+        queue,
+        func,
+        pk,
+        when_down=lambda: task_model.fail(pk, QUEUE_DOWN),
+        job_timeout=job_timeout,
+        retry=Retry(max=settings.RQ_RETRY_MAX) if settings.RQ_RETRY_MAX else None,
+        failure_ttl=settings.RQ_FAILURE_TTL,
+        on_failure=Callback(task_failed),
+    )
 
 
 def user_message(exc_type: type[BaseException] | None, exc: BaseException | None) -> str:
