@@ -100,7 +100,25 @@ class FaceSettingsSerializer(serializers.Serializer):
     )
 
 
-class FaceSerializer(serializers.ModelSerializer):
+class StaffOnlyFields:
+    """Numbers only staff receive — distances, thresholds, scores ("shown to staff only", README):
+    for anyone else these fields are absent from the data and from the schema (which is built
+    without a staff request)."""
+
+    staff_only: tuple[str, ...] = ()
+
+    def get_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = super().get_fields()  # type: ignore[misc]
+        request = self.context.get("request")  # type: ignore[attr-defined]
+        user = getattr(request, "user", None)
+        if not (user is not None and user.is_authenticated and user.is_staff):
+            for name in self.staff_only:
+                fields.pop(name, None)
+        return fields
+
+
+class FaceSerializer(StaffOnlyFields, serializers.ModelSerializer):
+    staff_only = ("score", "distance")
     box = serializers.SerializerMethodField()
     person = serializers.SerializerMethodField()
     unknown = serializers.SerializerMethodField()
@@ -134,7 +152,8 @@ class DirectoryFaceSerializer(FaceSerializer):
         return _absolute(self.context, reverse("faces:crop", args=[face.pk])) if face.crop else None
 
 
-class ScanSerializer(serializers.ModelSerializer):
+class ScanSerializer(StaffOnlyFields, serializers.ModelSerializer):
+    staff_only = ("threshold",)
     faces = serializers.SerializerMethodField()
     status_url = serializers.SerializerMethodField()
 
@@ -181,7 +200,8 @@ class VerifyRequestSerializer(serializers.Serializer):
         return attrs
 
 
-class VerificationSerializer(serializers.ModelSerializer):
+class VerificationSerializer(StaffOnlyFields, serializers.ModelSerializer):
+    staff_only = ("distance", "threshold", "score")
     person = PersonRefSerializer(read_only=True)
     status_url = serializers.SerializerMethodField()
 
