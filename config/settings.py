@@ -225,12 +225,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "nstsite.rest.Pagination",
-    # JSON with a nesting cap (nstsite/rest.py); forms and multipart as DRF has them.
-    "DEFAULT_PARSER_CLASSES": [
-        "nstsite.rest.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only (with a nesting cap, nstsite/rest.py): an operation advertises only the bodies it can
+    # parse, so a generated client has one body type per operation. The upload views add multipart.
+    "DEFAULT_PARSER_CLASSES": ["nstsite.rest.JSONParser"],
     "PAGE_SIZE": 24,
     "DEFAULT_THROTTLE_CLASSES": [
         # DRF's throttles, failing open (logged) while the Redis cache is down.

@@ -19,7 +19,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -66,7 +66,7 @@ from nstsite.auth import api_user
 from nstsite.files import serve
 from nstsite.inputs import optional_id
 from nstsite.jobs import stale_after
-from nstsite.rest import UploadThrottle
+from nstsite.rest import JSONParser, UploadThrottle
 
 SCAN_EXAMPLE = {
     "id": 12,
@@ -94,7 +94,7 @@ SCAN_EXAMPLE = {
 class IdentifyView(APIView):
     """Find and identify every face in a photo (a job: answers 202, poll ``status_url``)."""
 
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, JSONParser]
 
     def get_throttles(self) -> list[BaseThrottle]:
         return [*super().get_throttles(), UploadThrottle()]
@@ -151,7 +151,7 @@ class ScanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
 class VerifyView(APIView):
     """Same person or not: two images/photos, or one against a person (staff). A job: 202."""
 
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, JSONParser]
 
     def get_throttles(self) -> list[BaseThrottle]:
         return [*super().get_throttles(), UploadThrottle()]

@@ -102,16 +102,17 @@ class FaceSettingsSerializer(serializers.Serializer):
 
 class StaffOnlyFields:
     """Numbers only staff receive — distances, thresholds, scores ("shown to staff only", README):
-    for anyone else these fields are absent from the data and from the schema (which is built
-    without a staff request)."""
+    for anyone else these fields are absent from the data. The schema is the same for every reader
+    and documents them as absent (staff's answers carry extra properties)."""
 
     staff_only: tuple[str, ...] = ()
 
     def get_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = super().get_fields()  # type: ignore[misc]
-        request = self.context.get("request")  # type: ignore[attr-defined]
-        user = getattr(request, "user", None)
-        if not (user is not None and user.is_authenticated and user.is_staff):
+        context = self.context  # type: ignore[attr-defined]
+        user = getattr(context.get("request"), "user", None)
+        for_schema = getattr(context.get("view"), "swagger_fake_view", False)  # drf-spectacular's marker
+        if for_schema or not (user is not None and user.is_authenticated and user.is_staff):
             for name in self.staff_only:
                 fields.pop(name, None)
         return fields

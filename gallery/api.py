@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError, ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,7 +31,7 @@ from nstsite.auth import api_user
 from nstsite.inputs import optional_id
 from nstsite.jobs import stale_after
 from nstsite.models import ACTIVE
-from nstsite.rest import UploadThrottle
+from nstsite.rest import JSONParser, UploadThrottle
 from nstsite.uploads import UploadError
 
 

@@ -147,3 +147,22 @@ def test_production_responses_carry_the_security_headers(settings, user):
     client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}, secure=True)
     session = client.cookies["sessionid"]
     assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
+
+
+def test_every_operation_offers_only_the_bodies_it_parses(client, user):
+    """JSON operations take JSON only (a generated client cannot send a nested body as a form);
+    multipart appears only where a file is uploaded."""
+    client.force_login(user)
+    paths = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
+    uploads = {"/api/v1/photos/", "/api/v1/styles/", "/api/v1/identify/", "/api/v1/verify/"}
+    offered = {
+        (path, method): set(operation["requestBody"]["content"])
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+    }
+    assert offered[("/api/v1/renders/", "post")] == {"application/json"}
+    for (path, method), types in offered.items():
+        assert "application/x-www-form-urlencoded" not in types, (path, method)
+        if path not in uploads:
+            assert types == {"application/json"}, (path, method, types)
