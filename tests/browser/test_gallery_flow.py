@@ -140,7 +140,11 @@ def test_a_gatys_draft_renders_through_the_page_on_the_offline_network(
     page.fill("[name=size]", "128")
     page.fill("[name=iterations]", "8")
     page.screenshot(path=shots / "10-gatys-options.png", full_page=True)
-    page.click("#gatys-start")
+    with page.expect_navigation(timeout=PATIENCE_MS):
+        page.click("#gatys-start")
+    if "/renders/" not in page.url:  # refused: say why instead of waiting out the patience
+        errors = page.locator(".message.error").all_inner_texts()
+        raise AssertionError(f"the render was not started ({page.url}): {errors}")
 
     page.wait_for_selector("#compare-slider", timeout=PATIENCE_MS)
     render = Render.objects.get()
