@@ -120,22 +120,18 @@ class WarmWorker(SimpleWorker):
         return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
     def advertise_now(self) -> None:
+        """Write this worker's capability record (``nstsite.capabilities``) with what it can do now."""
         from nstsite.capabilities import advertise
 
         try:
             advertise(capabilities_of(self.name, self.queue_names()))
-        except Exception:  # Redis blinking: the advertiser thread's next refresh will tell
+        except Exception:  # Redis blinking: the next refresh will tell
             log.warning("could not advertise this worker's capabilities", exc_info=True)
 
     def _advertise(self, stop: threading.Event) -> None:
         """Keep this worker's capability record alive (also during a long job) until ``stop``."""
-        from nstsite.capabilities import advertise
-
         while True:
-            try:
-                advertise(capabilities_of(self.name, self.queue_names()))
-            except Exception:  # Redis blinking: the next refresh will tell
-                log.warning("could not advertise this worker's capabilities", exc_info=True)
+            self.advertise_now()
             if stop.wait(max(1, settings.WORKER_CAPABILITY_TTL // 3)):
                 return
 
