@@ -113,12 +113,15 @@ def probe_throughputs() -> None:
             record_throughput(name, flops, source="probe")
 
 
+def _settling() -> bool:
+    return any(m["source"] == "probe" and m["probes"] < SETTLE_PROBES for m in _measured.values())
+
+
 def settle_throughputs() -> bool:
     """Worker idle hook: probe again until :data:`SETTLE_PROBES` probes ran; True while more are due."""
-    due = [n for n, m in _measured.items() if m["source"] == "probe" and m["probes"] < SETTLE_PROBES]
-    if due:
+    if _settling():
         probe_throughputs()
-    return any(m["source"] == "probe" and m["probes"] < SETTLE_PROBES for m in _measured.values())
+    return _settling()
 
 
 def advertised(queues: list[str]) -> dict[str, Any]:

@@ -128,11 +128,14 @@ def _fit_pixel_limit(image: Image.Image, label: str) -> tuple[Image.Image, str]:
     if scale >= 1.0:
         return image, ""
     size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    scaled = f"it was scaled down to {size[0]}×{size[1]}"
     if width * height > limit:
-        why = f"({_megapixels(width * height)} megapixels); it was scaled down to {size[0]}×{size[1]} to fit the {_megapixels(limit)} megapixel limit."
+        notice = (
+            f"{label} was {width}×{height} ({_megapixels(width * height)} megapixels); {scaled} to fit the "
+            f"{_megapixels(limit)} megapixel limit."
+        )
     else:
-        why = f"; it was scaled down to {size[0]}×{size[1]}: no side may be longer than {side} pixels."
-    notice = f"{label} was {width}×{height} {why}".replace(" ;", ";")
+        notice = f"{label} was {width}×{height}; {scaled}: no side may be longer than {side} pixels."
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0), notice
 
 
